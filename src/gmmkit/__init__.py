@@ -1,0 +1,30 @@
+"""gmmkit: Gaussian mixture models for Python.
+
+Fit mixtures by EM on additive sufficient statistics, cluster with them,
+choose their size, and draw what they do.
+"""
+
+from __future__ import annotations
+
+from ._errors import (
+    DataError,
+    FitError,
+    GMMError,
+    InvalidParameterError,
+    MissingDependencyError,
+)
+from .covariance import COVARIANCE_TYPES
+from .mixture import GaussianMixture
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "COVARIANCE_TYPES",
+    "DataError",
+    "FitError",
+    "GMMError",
+    "GaussianMixture",
+    "InvalidParameterError",
+    "MissingDependencyError",
+    "__version__",
+]

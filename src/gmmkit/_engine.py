@@ -1,0 +1,119 @@
+"""The EM loop: pure functions from (chunks, model, parameters) to a result.
+
+The same loop serves every data source (anything that yields chunks) and
+every covariance model (anything that turns scatter matrices into
+covariances).  Convergence follows scikit-learn: iteration ``t`` computes the
+mean log-likelihood of the parameters from iteration ``t - 1`` during its
+E-step and stops when it changed by less than ``tol``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._errors import FitError
+from ._stats import Chunks, Params, SuffStats, estep_stats
+from .covariance import CovarianceModel
+
+logger = logging.getLogger("gmmkit")
+
+#: A component whose weighted count falls below this fraction of the total
+#: weight is treated as empty (see :func:`m_step`).
+EMPTY_FRACTION = 1e-10
+
+
+@dataclass
+class EMResult:
+    """Outcome of one EM run."""
+
+    params: Params
+    converged: bool
+    n_iter: int
+    lower_bound: float
+    #: Total log-likelihood of the parameters entering each iteration.
+    history: list[float] = field(default_factory=list)
+    #: Mean log-likelihood seen by each iteration's convergence check.
+    lower_bounds: list[float] = field(default_factory=list)
+
+
+def m_step(
+    model: CovarianceModel,
+    stats: SuffStats,
+    reg_covar: float,
+    previous: Params | None,
+) -> Params:
+    """Maximisation step from sufficient statistics alone.
+
+    A component that has lost (practically) all its points keeps its previous
+    mean and covariance and gets the weight its count gives it (close to 0),
+    so it can recover later and never produces a singular covariance.  Without
+    previous parameters (the first M-step) an empty component is an error.
+    """
+    nk, means, scatter = stats.means_and_scatter()
+    empty = stats.n < EMPTY_FRACTION * stats.weight
+    if empty.any() and previous is None:
+        which = ", ".join(str(int(k)) for k in np.nonzero(empty)[0])
+        raise FitError(
+            f"Component(s) {which} received no responsibility from the "
+            "initialisation, so their means and covariances are undefined. "
+            "Use fewer components, another init_params, or check resp_init / "
+            "sample_weight."
+        )
+    covariances = model.covariances_from_scatter(nk, scatter, reg_covar)
+    if empty.any():
+        assert previous is not None
+        means[empty] = previous.means[empty]
+        covariances = model.keep_components(covariances, previous.covariances, empty)
+        logger.info(
+            "components %s are empty; their means and covariances are kept",
+            np.nonzero(empty)[0].tolist(),
+        )
+    weights = nk / nk.sum()
+    prec_chol = model.precisions_cholesky(covariances, reg_covar)
+    return Params(weights, means, covariances, prec_chol)
+
+
+def check_loglik(value: float) -> None:
+    if not np.isfinite(value):
+        raise FitError(
+            "The log-likelihood is not finite: some rows have zero density under "
+            "every component (or the data hold values too large to square). "
+            "Scale the data, increase reg_covar, or use fewer components."
+        )
+
+
+def run_em(
+    chunks: Chunks,
+    model: CovarianceModel,
+    params: Params,
+    *,
+    tol: float,
+    max_iter: int,
+    reg_covar: float,
+    lower_bound: float = -np.inf,
+    on_iteration: Callable[[int, float, float], None] | None = None,
+) -> EMResult:
+    """Run EM from ``params`` for at most ``max_iter`` iterations."""
+    history: list[float] = []
+    lower_bounds: list[float] = []
+    converged = False
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        previous_bound = lower_bound
+        stats = estep_stats(chunks, model, params)
+        check_loglik(stats.loglik)
+        history.append(stats.loglik)
+        lower_bound = stats.loglik / stats.weight
+        lower_bounds.append(lower_bound)
+        params = m_step(model, stats, reg_covar, params)
+        change = lower_bound - previous_bound
+        if on_iteration is not None:
+            on_iteration(n_iter, lower_bound, change)
+        if abs(change) < tol:
+            converged = True
+            break
+    return EMResult(params, converged, n_iter, lower_bound, history, lower_bounds)

@@ -1,0 +1,50 @@
+"""The gmmkit exception tree.
+
+Every error raised on purpose by gmmkit derives from :class:`GMMError`, and
+also from the built-in exception a scikit-learn user would catch for the same
+problem (``ValueError`` for bad input, ``ImportError`` for a missing extra), so
+code written against ``sklearn.mixture`` keeps working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DataError",
+    "FitError",
+    "GMMError",
+    "InvalidParameterError",
+    "MissingDependencyError",
+]
+
+
+class GMMError(Exception):
+    """Base class of every error gmmkit raises on purpose."""
+
+
+class InvalidParameterError(GMMError, ValueError):
+    """A constructor or method parameter has an invalid value, type or shape."""
+
+
+class DataError(GMMError, ValueError):
+    """The data (X or sample_weight) cannot be used: wrong shape, NaN, text..."""
+
+
+class FitError(GMMError, ValueError):
+    """EM cannot go on, e.g. a component's covariance became singular."""
+
+
+class MissingDependencyError(GMMError, ImportError):
+    """An optional dependency is not installed; the message names the extra."""
+
+
+def require(module: str, extra: str, purpose: str):  # type: ignore[no-untyped-def]
+    """Import an optional dependency or say which extra provides it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"{purpose} needs the optional dependency '{module.split('.')[0]}', "
+            f"which is not installed. Install it with: pip install 'gmmkit[{extra}]'"
+        ) from exc

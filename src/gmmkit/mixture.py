@@ -1,0 +1,533 @@
+"""The :class:`GaussianMixture` estimator: validation, a data source, the engine."""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, DensityMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ._engine import EMResult, check_loglik, run_em
+from ._errors import DataError, InvalidParameterError
+from ._init import INIT_METHODS, initial_resp, params_from_resp
+from ._stats import Params, score_chunks
+from ._validation import (
+    check_array_param,
+    check_choice,
+    check_int,
+    check_real,
+    check_sample_weight,
+    check_X,
+)
+from .covariance import CovarianceModel, get_model
+from .sources import ArraySource, auto_chunk_size
+
+logger = logging.getLogger("gmmkit")
+
+
+class GaussianMixture(DensityMixin, BaseEstimator):
+    """Gaussian mixture model fitted by expectation-maximisation.
+
+    ``p(x) = sum_k pi_k N(x | mu_k, Sigma_k)``.  A drop-in replacement for
+    :class:`sklearn.mixture.GaussianMixture`: same parameters, attributes and
+    results from the same start, plus sample weights, responsibilities as a
+    start, chunked (bounded-memory) EM and the log-likelihood history.
+
+    Parameters
+    ----------
+    n_components : int, default=1
+        Number of mixture components.
+    covariance_type : str, default="full"
+        ``"full"`` (each component its own matrix, mclust ``VVV``), ``"tied"``
+        (one shared matrix, ``EEE``), ``"diag"`` (own diagonal, ``VVI``) or
+        ``"spherical"`` (own single variance, ``VII``).
+    tol : float, default=1e-3
+        EM stops when the mean per-sample log-likelihood changed by less than
+        ``tol`` between iterations.
+    reg_covar : float, default=1e-6
+        Non-negative value added to the diagonal of every covariance.
+    max_iter : int, default=100
+        Maximum number of EM iterations.  ``0`` keeps the starting parameters
+        (with ``resp_init``: exactly one M-step from it).
+    n_init : int, default=1
+        Number of initialisations; the one with the best final bound is kept.
+    init_params : {"kmeans", "k-means++", "random", "random_from_data"}
+        How starting responsibilities are chosen (ignored when ``resp_init`` is
+        given or all three of weights/means/precisions ``_init`` are given).
+    weights_init : array-like of shape (n_components,), default=None
+    means_init : array-like of shape (n_components, n_features), default=None
+    precisions_init : array-like, default=None
+        Shape as ``precisions_`` for the covariance type.
+    resp_init : array-like of shape (n_samples, n_components), default=None
+        Starting responsibilities (rows sum to 1); the fit begins with an
+        M-step from them, as mclust's ``me`` does.
+    random_state : int, RandomState instance or None, default=None
+    warm_start : bool, default=False
+        Continue from the fitted parameters on the next call to ``fit``.
+    verbose : int, default=0
+        1 logs each initialisation, 2 also every ``verbose_interval``
+        iterations (to the ``"gmmkit"`` logger, shown on stderr).
+    verbose_interval : int, default=10
+    chunk_size : int or None, default=None
+        Rows per chunk in every pass over the data; memory of a fit is
+        O(chunk_size * n_components * n_features).  ``None`` picks a size with
+        about 16 MiB of work arrays.
+
+    Attributes
+    ----------
+    weights_ : ndarray of shape (n_components,)
+    means_ : ndarray of shape (n_components, n_features)
+    covariances_ : ndarray
+        (n_components, n_features, n_features) for "full",
+        (n_features, n_features) for "tied", (n_components, n_features) for
+        "diag", (n_components,) for "spherical".
+    precisions_ : ndarray, shape as ``covariances_``
+    precisions_cholesky_ : ndarray, shape as ``covariances_``
+        Upper-triangular ``P`` with ``P @ P.T`` the precision matrix.
+    converged_ : bool
+    n_iter_ : int
+    lower_bound_ : float
+        Mean log-likelihood seen by the last convergence check (scikit-learn's
+        meaning: that of the parameters before the last M-step; ``-inf`` when
+        ``max_iter=0``).
+    lower_bounds_ : list of float
+        ``lower_bound_`` of every iteration of the best initialisation.
+    log_likelihood_history_ : ndarray of shape (n_iter_ + 1,)
+        Total (weighted) log-likelihood of the starting parameters and after
+        every iteration; the last entry is that of the fitted model.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when X has string column names (e.g. a DataFrame).
+    """
+
+    def __init__(
+        self,
+        n_components: int = 1,
+        *,
+        covariance_type: str = "full",
+        tol: float = 1e-3,
+        reg_covar: float = 1e-6,
+        max_iter: int = 100,
+        n_init: int = 1,
+        init_params: str = "kmeans",
+        weights_init: Any = None,
+        means_init: Any = None,
+        precisions_init: Any = None,
+        resp_init: Any = None,
+        random_state: Any = None,
+        warm_start: bool = False,
+        verbose: int = 0,
+        verbose_interval: int = 10,
+        chunk_size: int | None = None,
+    ) -> None:
+        self.n_components = n_components
+        self.covariance_type = covariance_type
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.init_params = init_params
+        self.weights_init = weights_init
+        self.means_init = means_init
+        self.precisions_init = precisions_init
+        self.resp_init = resp_init
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.verbose_interval = verbose_interval
+        self.chunk_size = chunk_size
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> CovarianceModel:
+        owner = type(self).__name__
+        check_int(owner, "n_components", self.n_components, 1)
+        model = get_model(self.covariance_type)
+        check_real(owner, "tol", self.tol, 0.0)
+        check_real(owner, "reg_covar", self.reg_covar, 0.0)
+        check_int(owner, "max_iter", self.max_iter, 0)
+        check_int(owner, "n_init", self.n_init, 1)
+        check_choice(owner, "init_params", self.init_params, INIT_METHODS)
+        if not isinstance(self.warm_start, (bool, np.bool_)):
+            raise InvalidParameterError(
+                f"The 'warm_start' parameter of {owner} must be a bool. "
+                f"Got {self.warm_start!r} instead."
+            )
+        check_int(owner, "verbose", self.verbose, 0)
+        check_int(owner, "verbose_interval", self.verbose_interval, 1)
+        check_int(owner, "chunk_size", self.chunk_size, 1, allow_none=True)
+        try:
+            check_random_state(self.random_state)
+        except ValueError:
+            raise InvalidParameterError(
+                f"The 'random_state' parameter of {owner} must be None, an int or a "
+                f"numpy RandomState. Got {self.random_state!r} instead."
+            ) from None
+        return model
+
+    def _check_inits(
+        self, model: CovarianceModel, n_samples: int, n_features: int,
+        sw: np.ndarray | None,
+    ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+        k = self.n_components
+        weights = means = precisions = resp = None
+        if self.weights_init is not None:
+            weights = check_array_param(
+                "weights_init", self.weights_init, (k,), "one weight per component"
+            )
+            if (weights < 0).any() or (weights > 1).any():
+                raise InvalidParameterError(
+                    f"weights_init must lie in [0, 1]; got min {weights.min():g}, "
+                    f"max {weights.max():g}."
+                )
+            if not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-8):
+                raise InvalidParameterError(
+                    f"weights_init must sum to 1; got sum {weights.sum():.10g}. "
+                    "Divide by its sum first."
+                )
+        if self.means_init is not None:
+            means = check_array_param(
+                "means_init", self.means_init, (k, n_features),
+                "n_components x n_features",
+            )
+        if self.precisions_init is not None:
+            precisions = model.check_precisions(self.precisions_init, k, n_features)
+        if self.resp_init is not None:
+            resp = check_array_param(
+                "resp_init", self.resp_init, (n_samples, k), "n_samples x n_components"
+            )
+            if (resp < 0).any():
+                i, j = np.argwhere(resp < 0)[0]
+                raise InvalidParameterError(
+                    f"resp_init must be non-negative; got {resp[i, j]:g} at row {i}, "
+                    f"column {j}."
+                )
+            sums = resp.sum(axis=1)
+            off = np.nonzero(~np.isclose(sums, 1.0, rtol=0, atol=1e-6))[0]
+            if off.size:
+                raise InvalidParameterError(
+                    f"Each row of resp_init must sum to 1 (responsibilities); row "
+                    f"{off[0]} sums to {sums[off[0]]:.6g} ({off.size} rows off). "
+                    "Divide each row by its sum first."
+                )
+            mass = resp.T @ (np.ones(n_samples) if sw is None else sw)
+            empty = np.nonzero(mass <= 0)[0]
+            if empty.size:
+                raise InvalidParameterError(
+                    f"resp_init gives component(s) {', '.join(map(str, empty))} no "
+                    "responsibility on any row with positive weight, so they cannot "
+                    "be estimated."
+                )
+        return weights, means, precisions, resp
+
+    # --------------------------------------------------------------------- fit
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> GaussianMixture:
+        """Estimate the mixture's parameters with EM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; an integer weight counts a row that many
+            times, a zero weight leaves it out.
+
+        Returns
+        -------
+        self : GaussianMixture
+        """
+        self._fit(X, sample_weight, want_labels=False)
+        return self
+
+    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
+        """Fit, then return the component of each row (same as ``fit(X).predict(X)``).
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        labels = self._fit(X, sample_weight, want_labels=True)
+        assert labels is not None
+        return labels
+
+    def _fit(self, X: Any, sample_weight: Any, want_labels: bool) -> np.ndarray | None:
+        model = self._check_params()
+        continuing = bool(self.warm_start) and hasattr(self, "converged_")
+        if continuing:
+            self._check_warm_start_compatible()
+        X = check_X(self, X, reset=True)
+        n_samples, n_features = X.shape
+        sw = check_sample_weight(sample_weight, n_samples)
+        n_rows = n_samples if sw is None else int(np.count_nonzero(sw))
+        if n_rows < self.n_components:
+            raise DataError(
+                f"n_components={self.n_components} needs at least as many samples "
+                f"(rows with positive weight); got {n_rows}. Use fewer components "
+                "or more data."
+            )
+        if continuing and self.means_.shape[1] != n_features:
+            raise DataError(
+                f"warm_start continues a model with {self.means_.shape[1]} features, "
+                f"but X has {n_features}. Set warm_start=False to start afresh."
+            )
+        inits = self._check_inits(model, n_samples, n_features, sw)
+        chunk = self.chunk_size or auto_chunk_size(self.n_components, n_features)
+        source = ArraySource(X, sw, chunk)
+        random_state = check_random_state(self.random_state)
+
+        best: EMResult | None = None
+        for init in range(1 if continuing else self.n_init):
+            if continuing:
+                params, start_bound = self._params(), float(self.lower_bound_)
+            else:
+                params = self._initial_params(source, model, inits, random_state)
+                start_bound = -np.inf
+            if self.verbose:
+                _ensure_visible()
+                logger.info("initialisation %d", init)
+            result = run_em(
+                source, model, params,
+                tol=self.tol, max_iter=self.max_iter, reg_covar=self.reg_covar,
+                lower_bound=start_bound, on_iteration=self._log_iteration,
+            )
+            if self.verbose:
+                logger.info(
+                    "initialisation %d %s after %d iterations, lower bound %.6f",
+                    init, "converged" if result.converged else "did not converge",
+                    result.n_iter, result.lower_bound,
+                )
+            if best is None or result.lower_bound > best.lower_bound:
+                best = result
+        assert best is not None
+        if not best.converged and self.max_iter > 0:
+            warnings.warn(
+                "Best performing initialization did not converge. Try different "
+                "init parameters, or increase max_iter, tol, or check for "
+                "degenerate data.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self._set_params(model, best.params)
+        self.converged_ = best.converged
+        self.n_iter_ = best.n_iter
+        self.lower_bound_ = best.lower_bound
+        self.lower_bounds_ = list(best.lower_bounds)
+        # A final pass gives the log-likelihood of the fitted parameters (and
+        # the labels of fit_predict, consistent with predict by construction).
+        final_ll, labels = self._final_pass(source, model, best.params, want_labels)
+        self.log_likelihood_history_ = np.array([*best.history, final_ll])
+        return labels
+
+    def _initial_params(
+        self, source: ArraySource, model: CovarianceModel,
+        inits: tuple[Any, Any, Any, Any], random_state: np.random.RandomState,
+    ) -> Params:
+        weights, means, precisions, resp = inits
+        k = self.n_components
+        if resp is not None:
+            resp_of = lambda start, stop: resp[start:stop]  # noqa: E731
+        elif weights is not None and means is not None and precisions is not None:
+            resp_of = None
+        else:
+            resp_of = initial_resp(self.init_params, source, k, random_state)
+        if resp_of is not None:
+            params = params_from_resp(source, model, resp_of, k, self.reg_covar)
+        else:
+            params = Params(weights, means, np.empty(0), np.empty(0))
+        if weights is not None:
+            params.weights = weights
+        if means is not None:
+            params.means = means
+        if precisions is not None:
+            d = source.n_features
+            params.precisions_cholesky = model.precisions_cholesky_from_precisions(
+                precisions
+            )
+            params.covariances = model.covariances_from_cholesky(
+                params.precisions_cholesky, k, d
+            )
+        return params
+
+    def _final_pass(
+        self, source: ArraySource, model: CovarianceModel, params: Params,
+        want_labels: bool,
+    ) -> tuple[float, np.ndarray | None]:
+        total = 0.0
+        labels = np.empty(source.n_samples, dtype=np.intp) if want_labels else None
+        weights = source.sample_weight
+        for start, log_prob, log_norm in score_chunks(source, model, params):
+            stop = start + log_norm.shape[0]
+            w = np.ones(stop - start) if weights is None else weights[start:stop]
+            keep = w > 0
+            total += float(w[keep] @ log_norm[keep])
+            if labels is not None:
+                labels[start:stop] = log_prob.argmax(axis=1)
+        check_loglik(total)
+        return total, labels
+
+    def _log_iteration(self, n_iter: int, bound: float, change: float) -> None:
+        if self.verbose >= 2 and n_iter % self.verbose_interval == 0:
+            logger.info("  iteration %d: lower bound %.8f, change %.3e", n_iter, bound, change)
+
+    def _check_warm_start_compatible(self) -> None:
+        fitted_type = getattr(self, "_fitted_covariance_type", self.covariance_type)
+        if (
+            self.means_.shape[0] != self.n_components
+            or fitted_type != self.covariance_type
+        ):
+            raise InvalidParameterError(
+                "warm_start=True continues the fitted model, but n_components or "
+                "covariance_type changed since it was fitted. Set warm_start=False "
+                "to start afresh."
+            )
+
+    # ------------------------------------------------------------ parameters
+    def _set_params(self, model: CovarianceModel, params: Params) -> None:
+        self.weights_ = params.weights
+        self.means_ = params.means
+        self.covariances_ = params.covariances
+        self.precisions_cholesky_ = params.precisions_cholesky
+        self.precisions_ = model.precisions_from_cholesky(params.precisions_cholesky)
+        self._fitted_covariance_type = self.covariance_type
+
+    def _params(self) -> Params:
+        return Params(
+            np.asarray(self.weights_), np.asarray(self.means_),
+            np.asarray(self.covariances_), np.asarray(self.precisions_cholesky_),
+        )
+
+    def _model(self) -> CovarianceModel:
+        return get_model(getattr(self, "_fitted_covariance_type", self.covariance_type))
+
+    def _scores(self, X: Any):  # type: ignore[no-untyped-def]
+        check_is_fitted(self)
+        X = check_X(self, X, reset=False)
+        chunk = self.chunk_size or auto_chunk_size(self.n_components, X.shape[1])
+        source = ArraySource(X, None, chunk)
+        return X.shape[0], score_chunks(source, self._model(), self._params())
+
+    # ---------------------------------------------------------------- predict
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Log of the mixture density at each row, ``log p(x)``.
+
+        Returns
+        -------
+        log_density : ndarray of shape (n_samples,)
+        """
+        n, chunks = self._scores(X)
+        out = np.empty(n)
+        for start, _, log_norm in chunks:
+            out[start : start + log_norm.shape[0]] = log_norm
+        return out
+
+    def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
+        """Mean (weighted) log-likelihood of X under the model."""
+        log_density = self.score_samples(X)
+        sw = check_sample_weight(sample_weight, log_density.shape[0])
+        if sw is None:
+            return float(log_density.mean())
+        keep = sw > 0
+        return float(sw[keep] @ log_density[keep] / sw.sum())
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Posterior probability of each component given each row, P(k | x).
+
+        Returns
+        -------
+        resp : ndarray of shape (n_samples, n_components)
+        """
+        n, chunks = self._scores(X)
+        out = np.empty((n, self.n_components))
+        for start, log_prob, log_norm in chunks:
+            out[start : start + log_norm.shape[0]] = np.exp(log_prob - log_norm[:, None])
+        return out
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable component of each row.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        n, chunks = self._scores(X)
+        out = np.empty(n, dtype=np.intp)
+        for start, log_prob, _ in chunks:
+            out[start : start + log_prob.shape[0]] = log_prob.argmax(axis=1)
+        return out
+
+    def sample(self, n_samples: int = 1, random_state: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """Draw samples from the fitted mixture.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+        random_state : int, RandomState or None
+            Defaults to the estimator's ``random_state``.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features)
+        labels : ndarray of shape (n_samples,)
+            Component of each sample (samples are grouped by component).
+        """
+        check_is_fitted(self)
+        check_int("sample", "n_samples", n_samples, 1)
+        rng = check_random_state(
+            self.random_state if random_state is None else random_state
+        )
+        k, d = self.means_.shape
+        weights = np.asarray(self.weights_, dtype=np.float64)
+        counts = rng.multinomial(n_samples, weights / weights.sum())
+        factors = self._model().covariance_factors(self.precisions_cholesky_, k, d)
+        parts = [
+            self.means_[j] + rng.standard_normal((int(c), d)) @ factors[j]
+            for j, c in enumerate(counts)
+        ]
+        labels = np.repeat(np.arange(k), counts)
+        return np.vstack(parts), labels
+
+    # --------------------------------------------------------------- criteria
+    def n_parameters(self) -> int:
+        """Number of free parameters: weights (K - 1), means, covariances."""
+        check_is_fitted(self)
+        k, d = self.means_.shape
+        return int(self._model().n_cov_parameters(k, d) + k * d + k - 1)
+
+    def bic(self, X: Any) -> float:
+        """Bayesian information criterion on X; lower is better.
+
+        ``-2 log L + n_parameters * log(n_samples)`` (scikit-learn's sign;
+        mclust reports the negative of this).
+        """
+        n = _n_rows(X)
+        return -2 * self.score(X) * n + self.n_parameters() * math.log(n)
+
+    def aic(self, X: Any) -> float:
+        """Akaike information criterion on X; lower is better.
+
+        ``-2 log L + 2 * n_parameters``.
+        """
+        n = _n_rows(X)
+        return -2 * self.score(X) * n + 2 * self.n_parameters()
+
+
+def _n_rows(X: Any) -> int:
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) >= 1:
+        return int(shape[0])
+    return len(X)
+
+
+def _ensure_visible() -> None:
+    """Show gmmkit's INFO messages on stderr when verbose output is asked for."""
+    if not logger.handlers and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("gmmkit: %(message)s"))
+        logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
