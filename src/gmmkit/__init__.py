@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._errors import (
     DataError,
+    DataTypeError,
     FitError,
     GMMError,
     InvalidParameterError,
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 __all__ = [
     "COVARIANCE_TYPES",
     "DataError",
+    "DataTypeError",
     "FitError",
     "GMMError",
     "GaussianMixture",

@@ -59,8 +59,11 @@ def m_step(
         which = ", ".join(str(int(k)) for k in np.nonzero(empty)[0])
         raise FitError(
             f"Component(s) {which} received no responsibility from the "
-            "initialisation, so their means and covariances are undefined. "
-            "Use fewer components, another init_params, or check resp_init / "
+            "initialisation, so their means and covariances are undefined "
+            f"(n_components={stats.n.shape[0]}; this happens when X has fewer "
+            "distinct rows than components, e.g. duplicate points). Use fewer "
+            "components (reduce n_components), another init_params (e.g. "
+            "'random_from_data'), deduplicate X, or check resp_init / "
             "sample_weight."
         )
     covariances = model.covariances_from_scatter(nk, scatter, reg_covar)

@@ -8,8 +8,11 @@ code written against ``sklearn.mixture`` keeps working.
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "DataError",
+    "DataTypeError",
     "FitError",
     "GMMError",
     "InvalidParameterError",
@@ -29,6 +32,10 @@ class DataError(GMMError, ValueError):
     """The data (X or sample_weight) cannot be used: wrong shape, NaN, text..."""
 
 
+class DataTypeError(DataError, TypeError):
+    """X holds values of a type that cannot be read as numbers."""
+
+
 class FitError(GMMError, ValueError):
     """EM cannot go on, e.g. a component's covariance became singular."""
 
@@ -37,7 +44,7 @@ class MissingDependencyError(GMMError, ImportError):
     """An optional dependency is not installed; the message names the extra."""
 
 
-def require(module: str, extra: str, purpose: str):  # type: ignore[no-untyped-def]
+def require(module: str, extra: str, purpose: str) -> Any:
     """Import an optional dependency or say which extra provides it."""
     import importlib
 

@@ -20,7 +20,7 @@ log-densities are shift invariant, so this only removes rounding error.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -91,8 +91,13 @@ class SuffStats:
 
     def __add__(self, other: SuffStats) -> SuffStats:
         out = SuffStats(
-            self.centres, self.n.copy(), self.s1.copy(), self.s2.copy(),
-            self.loglik, self.weight, self.rows,
+            self.centres,
+            self.n.copy(),
+            self.s1.copy(),
+            self.s2.copy(),
+            self.loglik,
+            self.weight,
+            self.rows,
         )
         out += other
         return out
@@ -128,7 +133,9 @@ def weighted_log_prob(
     """``log pi_k + log N(x | mu_k, Sigma_k)`` for one chunk, shape (n, K)."""
     with np.errstate(divide="ignore"):
         log_w = np.log(params.weights)
-    out = model.log_gaussian(X - shift, params.means - shift, params.precisions_cholesky)
+    out = model.log_gaussian(
+        X - shift, params.means - shift, params.precisions_cholesky
+    )
     out += log_w
     return out
 
@@ -203,7 +210,7 @@ def first_moment(chunks: Chunks) -> np.ndarray:
 
 def score_chunks(
     chunks: Chunks, model: CovarianceModel, params: Params
-) -> Iterable[tuple[int, np.ndarray, np.ndarray]]:
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """Yield ``(start, log_prob, log_norm)`` per chunk (for predictions)."""
     shift = params.centre()
     for start, X, _ in chunks:

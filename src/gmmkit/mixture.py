@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -171,9 +172,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return model
 
     def _check_inits(
-        self, model: CovarianceModel, n_samples: int, n_features: int,
+        self,
+        model: CovarianceModel,
+        n_samples: int,
+        n_features: int,
         sw: np.ndarray | None,
-    ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    ) -> tuple[
+        np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray | None
+    ]:
         k = self.n_components
         weights = means = precisions = resp = None
         if self.weights_init is not None:
@@ -192,7 +198,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 )
         if self.means_init is not None:
             means = check_array_param(
-                "means_init", self.means_init, (k, n_features),
+                "means_init",
+                self.means_init,
+                (k, n_features),
                 "n_components x n_features",
             )
         if self.precisions_init is not None:
@@ -244,7 +252,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self._fit(X, sample_weight, want_labels=False)
         return self
 
-    def fit_predict(self, X: Any, y: Any = None, sample_weight: Any = None) -> np.ndarray:
+    def fit_predict(
+        self, X: Any, y: Any = None, sample_weight: Any = None
+    ) -> np.ndarray:
         """Fit, then return the component of each row (same as ``fit(X).predict(X)``).
 
         Returns
@@ -283,7 +293,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         best: EMResult | None = None
         for init in range(1 if continuing else self.n_init):
             if continuing:
-                params, start_bound = self._params(), float(self.lower_bound_)
+                params = self._params()
+                start_bound = float(self.lower_bound_)
             else:
                 params = self._initial_params(source, model, inits, random_state)
                 start_bound = -np.inf
@@ -291,15 +302,22 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 _ensure_visible()
                 logger.info("initialisation %d", init)
             result = run_em(
-                source, model, params,
-                tol=self.tol, max_iter=self.max_iter, reg_covar=self.reg_covar,
-                lower_bound=start_bound, on_iteration=self._log_iteration,
+                source,
+                model,
+                params,
+                tol=self.tol,
+                max_iter=self.max_iter,
+                reg_covar=self.reg_covar,
+                lower_bound=start_bound,
+                on_iteration=self._log_iteration,
             )
             if self.verbose:
                 logger.info(
                     "initialisation %d %s after %d iterations, lower bound %.6f",
-                    init, "converged" if result.converged else "did not converge",
-                    result.n_iter, result.lower_bound,
+                    init,
+                    "converged" if result.converged else "did not converge",
+                    result.n_iter,
+                    result.lower_bound,
                 )
             if best is None or result.lower_bound > best.lower_bound:
                 best = result
@@ -324,8 +342,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return labels
 
     def _initial_params(
-        self, source: ArraySource, model: CovarianceModel,
-        inits: tuple[Any, Any, Any, Any], random_state: np.random.RandomState,
+        self,
+        source: ArraySource,
+        model: CovarianceModel,
+        inits: tuple[Any, Any, Any, Any],
+        random_state: np.random.RandomState,
     ) -> Params:
         weights, means, precisions, resp = inits
         k = self.n_components
@@ -354,7 +375,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return params
 
     def _final_pass(
-        self, source: ArraySource, model: CovarianceModel, params: Params,
+        self,
+        source: ArraySource,
+        model: CovarianceModel,
+        params: Params,
         want_labels: bool,
     ) -> tuple[float, np.ndarray | None]:
         total = 0.0
@@ -372,7 +396,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _log_iteration(self, n_iter: int, bound: float, change: float) -> None:
         if self.verbose >= 2 and n_iter % self.verbose_interval == 0:
-            logger.info("  iteration %d: lower bound %.8f, change %.3e", n_iter, bound, change)
+            logger.info(
+                "  iteration %d: lower bound %.8f, change %.3e", n_iter, bound, change
+            )
 
     def _check_warm_start_compatible(self) -> None:
         fitted_type = getattr(self, "_fitted_covariance_type", self.covariance_type)
@@ -382,7 +408,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ):
             raise InvalidParameterError(
                 "warm_start=True continues the fitted model, but n_components or "
-                "covariance_type changed since it was fitted. Set warm_start=False "
+                "covariance_type changed since it was fitted (fitted with "
+                f"n_components={self.means_.shape[0]}, covariance_type="
+                f"{fitted_type!r}; now n_components={self.n_components!r}, "
+                f"covariance_type={self.covariance_type!r}). Set warm_start=False "
                 "to start afresh."
             )
 
@@ -397,14 +426,18 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _params(self) -> Params:
         return Params(
-            np.asarray(self.weights_), np.asarray(self.means_),
-            np.asarray(self.covariances_), np.asarray(self.precisions_cholesky_),
+            np.asarray(self.weights_),
+            np.asarray(self.means_),
+            np.asarray(self.covariances_),
+            np.asarray(self.precisions_cholesky_),
         )
 
     def _model(self) -> CovarianceModel:
         return get_model(getattr(self, "_fitted_covariance_type", self.covariance_type))
 
-    def _scores(self, X: Any):  # type: ignore[no-untyped-def]
+    def _scores(
+        self, X: Any
+    ) -> tuple[int, Iterator[tuple[int, np.ndarray, np.ndarray]]]:
         check_is_fitted(self)
         X = check_X(self, X, reset=False)
         chunk = self.chunk_size or auto_chunk_size(self.n_components, X.shape[1])
@@ -444,7 +477,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         n, chunks = self._scores(X)
         out = np.empty((n, self.n_components))
         for start, log_prob, log_norm in chunks:
-            out[start : start + log_norm.shape[0]] = np.exp(log_prob - log_norm[:, None])
+            out[start : start + log_norm.shape[0]] = np.exp(
+                log_prob - log_norm[:, None]
+            )
         return out
 
     def predict(self, X: Any) -> np.ndarray:
@@ -460,7 +495,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             out[start : start + log_prob.shape[0]] = log_prob.argmax(axis=1)
         return out
 
-    def sample(self, n_samples: int = 1, random_state: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    def sample(
+        self, n_samples: int = 1, random_state: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Draw samples from the fitted mixture.
 
         Parameters
@@ -504,16 +541,18 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ``-2 log L + n_parameters * log(n_samples)`` (scikit-learn's sign;
         mclust reports the negative of this).
         """
+        mean_log_l = self.score(X)  # validates X before its rows are counted
         n = _n_rows(X)
-        return -2 * self.score(X) * n + self.n_parameters() * math.log(n)
+        return -2 * mean_log_l * n + self.n_parameters() * math.log(n)
 
     def aic(self, X: Any) -> float:
         """Akaike information criterion on X; lower is better.
 
         ``-2 log L + 2 * n_parameters``.
         """
+        mean_log_l = self.score(X)  # validates X before its rows are counted
         n = _n_rows(X)
-        return -2 * self.score(X) * n + 2 * self.n_parameters()
+        return -2 * mean_log_l * n + 2 * self.n_parameters()
 
 
 def _n_rows(X: Any) -> int:

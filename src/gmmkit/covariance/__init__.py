@@ -36,4 +36,12 @@ def get_model(covariance_type: object) -> CovarianceModel:
     )
 
 
-__all__ = ["COVARIANCE_TYPES", "EEE", "VII", "VVI", "VVV", "CovarianceModel", "get_model"]
+__all__ = [
+    "COVARIANCE_TYPES",
+    "EEE",
+    "VII",
+    "VVI",
+    "VVV",
+    "CovarianceModel",
+    "get_model",
+]

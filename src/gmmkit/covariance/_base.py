@@ -24,7 +24,9 @@ from .._errors import FitError, InvalidParameterError
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
 
-def singular_error(components: list[int], reg_covar: float, dtype_note: str = "") -> FitError:
+def singular_error(
+    components: list[int], reg_covar: float, dtype_note: str = ""
+) -> FitError:
     """The error raised when a covariance cannot be factorised."""
     which = ", ".join(str(k) for k in components)
     plural = "s" if len(components) > 1 else ""
@@ -34,8 +36,7 @@ def singular_error(components: list[int], reg_covar: float, dtype_note: str = ""
         "dimensional subspace, e.g. duplicate rows, a constant column or collinear "
         f"columns). Remedies: increase reg_covar (now {reg_covar:g}), reduce "
         "n_components, use a constrained covariance_type such as 'diag', "
-        "'spherical' or 'tied', or standardise/deduplicate the features."
-        + dtype_note
+        "'spherical' or 'tied', or standardise/deduplicate the features." + dtype_note
     )
 
 
@@ -112,7 +113,9 @@ class CovarianceModel(ABC):
 
     # -- factorisations ----------------------------------------------------------
     @abstractmethod
-    def precisions_cholesky(self, covariances: np.ndarray, reg_covar: float) -> np.ndarray:
+    def precisions_cholesky(
+        self, covariances: np.ndarray, reg_covar: float
+    ) -> np.ndarray:
         """Upper Cholesky factors of the precisions; FitError if singular."""
 
     @abstractmethod
@@ -171,11 +174,15 @@ class CovarianceModel(ABC):
         if arr.shape != expected:
             raise InvalidParameterError(
                 f"precisions_init must have shape {expected} for covariance_type="
-                f"{self.label!r} (n_components={n_components}, n_features={n_features});"
-                f" got shape {arr.shape}."
+                f"{self.label!r} (n_components={n_components}, "
+                f"n_features={n_features}); got shape {arr.shape}."
             )
         if not np.all(np.isfinite(arr)):
-            raise InvalidParameterError("precisions_init contains NaN or infinite values.")
+            where = tuple(int(v) for v in np.argwhere(~np.isfinite(arr))[0])
+            raise InvalidParameterError(
+                "precisions_init must hold finite numbers; got "
+                f"{arr[where]} at index {where}."
+            )
         bad = self._bad_precisions(arr)
         if bad:
             raise InvalidParameterError(
@@ -203,7 +210,9 @@ def log_det_upper(prec_chol: np.ndarray) -> np.ndarray:
     return np.log(np.diagonal(prec_chol, axis1=-2, axis2=-1)).sum(axis=-1)
 
 
-def gaussian_from_maha(maha: np.ndarray, log_det: np.ndarray, n_features: int) -> np.ndarray:
+def gaussian_from_maha(
+    maha: np.ndarray, log_det: np.ndarray, n_features: int
+) -> np.ndarray:
     """Log-density from squared Mahalanobis distances and log|P|."""
     return -0.5 * (n_features * _LOG_2PI + maha) + log_det
 

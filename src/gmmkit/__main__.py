@@ -1,0 +1,6 @@
+"""``python -m gmmkit``: the same as the ``gmmkit`` command."""
+
+from .cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
