@@ -129,6 +129,18 @@ def test_same_random_state_same_fit_as_sklearn(covariance_type, init_params):
 
 
 @pytest.mark.parametrize("init_params", ["k-means++", "random_from_data"])
+def test_seeded_start_on_repeated_rows_matches_sklearn(init_params):
+    """More components than distinct points: k-means++ picks a row twice and
+    both components start from it, as in scikit-learn."""
+    X = np.repeat(np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0]]), 30, axis=0)
+    kw = dict(init_params=init_params, random_state=0, max_iter=0)
+    ours = GaussianMixture(4, **kw).fit(X)
+    ref = SkGaussianMixture(4, **kw).fit(X)
+    assert_allclose(ours.means_, ref.means_, rtol=1e-9, atol=1e-12)
+    assert_allclose(ours.weights_, ref.weights_, rtol=1e-9)
+
+
+@pytest.mark.parametrize("init_params", ["k-means++", "random_from_data"])
 def test_tied_seeded_start_is_translation_equivariant(init_params):
     """Seeded starts give each component one row. scikit-learn's tied start
     then adds the raw second moments of all other rows, so it changes when the

@@ -35,6 +35,22 @@ def _one_hot(labels: np.ndarray, n_components: int) -> RespOf:
     return resp_of
 
 
+def _picked_rows(indices: np.ndarray, n_components: int) -> RespOf:
+    """Responsibilities giving component k all of row ``indices[k]`` only.
+
+    A row may be picked by several components (k-means++ on data with
+    repeated points does this); each of them then starts from that row.
+    """
+
+    def resp_of(start: int, stop: int) -> np.ndarray:
+        out = np.zeros((stop - start, n_components))
+        inside = (indices >= start) & (indices < stop)
+        out[indices[inside] - start, np.nonzero(inside)[0]] = 1.0
+        return out
+
+    return resp_of
+
+
 def initial_resp(
     method: str,
     source: ArraySource,
@@ -67,9 +83,7 @@ def initial_resp(
             indices = random_state.choice(
                 np.nonzero(sw > 0)[0], size=n_components, replace=False
             )
-        labels = np.full(n_samples, -1, dtype=np.intp)
-        labels[indices] = np.arange(n_components)
-        return _one_hot(labels, n_components)
+        return _picked_rows(np.asarray(indices, dtype=np.intp), n_components)
     if method == "random":
         # Drawn row-major in chunk order: the same numbers as one
         # uniform(size=(n_samples, n_components)) call.

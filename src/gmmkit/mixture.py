@@ -105,6 +105,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when X has string column names (e.g. a DataFrame).
+
+    Notes
+    -----
+    A component whose weighted count falls below ``1e-10`` of the total during
+    EM keeps its previous mean and covariance with a weight of about 0; it is
+    not removed, so ``n_components`` and label numbers stay stable.  A
+    covariance that stops being positive definite raises
+    :class:`gmmkit.FitError` naming the component and the remedies.
     """
 
     def __init__(
@@ -294,7 +302,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         for init in range(1 if continuing else self.n_init):
             if continuing:
                 params = self._params()
-                start_bound = float(self.lower_bound_)
+                start_bound = float(self.lower_bound_)  # type: ignore[has-type]
             else:
                 params = self._initial_params(source, model, inits, random_state)
                 start_bound = -np.inf
