@@ -13,7 +13,9 @@ from ._errors import (
     GMMError,
     InvalidParameterError,
     MissingDependencyError,
+    ModelFileError,
 )
+from ._io import load
 from .covariance import COVARIANCE_TYPES
 from .mixture import GaussianMixture
 
@@ -28,5 +30,7 @@ __all__ = [
     "GaussianMixture",
     "InvalidParameterError",
     "MissingDependencyError",
+    "ModelFileError",
     "__version__",
+    "load",
 ]

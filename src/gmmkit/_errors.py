@@ -17,6 +17,7 @@ __all__ = [
     "GMMError",
     "InvalidParameterError",
     "MissingDependencyError",
+    "ModelFileError",
 ]
 
 
@@ -38,6 +39,10 @@ class DataTypeError(DataError, TypeError):
 
 class FitError(GMMError, ValueError):
     """EM cannot go on, e.g. a component's covariance became singular."""
+
+
+class ModelFileError(GMMError, ValueError):
+    """A model file cannot be read: missing, corrupt, invalid or too new."""
 
 
 class MissingDependencyError(GMMError, ImportError):

@@ -347,6 +347,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         # the labels of fit_predict, consistent with predict by construction).
         final_ll, labels = self._final_pass(source, model, best.params, want_labels)
         self.log_likelihood_history_ = np.array([*best.history, final_ll])
+        self.n_samples_fit_ = n_samples
         return labels
 
     def _initial_params(
@@ -535,6 +536,35 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ]
         labels = np.repeat(np.arange(k), counts)
         return np.vstack(parts), labels
+
+    # ------------------------------------------------------- files, notebooks
+    def save(self, path: Any) -> Any:
+        """Write the fitted model to ``path`` (read it back with ``gmmkit.load``).
+
+        A versioned ``.npz`` file of plain arrays plus JSON metadata (model
+        type, covariance type, parameters, feature names, gmmkit version,
+        training summary), never pickle; written atomically.  The format is
+        described in :mod:`gmmkit._io`.
+
+        Returns
+        -------
+        path : pathlib.Path
+        """
+        from ._io import save
+
+        return save(self, path)
+
+    def _html_repr(self) -> str:
+        """scikit-learn's diagram, plus a table of components once fitted."""
+        html = str(super()._html_repr())
+        if not hasattr(self, "means_"):
+            return html
+        from .report import components_html
+
+        head, body_end, tail = html.rpartition("</body>")
+        if not body_end:
+            return html + components_html(self)
+        return head + components_html(self) + body_end + tail
 
     # --------------------------------------------------------------- criteria
     def n_parameters(self) -> int:

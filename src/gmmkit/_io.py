@@ -1,0 +1,435 @@
+"""Model files: :meth:`GaussianMixture.save` and :func:`gmmkit.load`.
+
+The format (version 1)
+----------------------
+A model file is a NumPy ``.npz`` archive (a zip file of ``.npy`` arrays,
+whatever the file's extension) holding only plain numeric or unicode arrays,
+so it is read with ``numpy.load(..., allow_pickle=False)`` and loading can
+never execute code.  Its members:
+
+``__gmmkit__``
+    ``uint8`` array: UTF-8 JSON metadata (below).
+``attr.<name>``
+    one array per fitted attribute of the estimator (``weights_``,
+    ``means_``, ``covariances_``, ``precisions_cholesky_``, ``precisions_``,
+    ``lower_bounds_``, ``log_likelihood_history_``, scalars such as
+    ``n_iter_`` and ``lower_bound_`` as 0-d arrays, and any attribute a
+    covariance model adds), bit for bit as fitted.
+``param.<name>``
+    array-valued constructor parameters (``means_init`` ...), if any.
+
+The metadata object has ``format`` (``"gmmkit-model"``), ``format_version``
+(1), ``kind`` (``"GaussianMixture"``), ``gmmkit_version``, ``created``
+(UTC, ISO 8601), ``covariance_type`` (as fitted, mclust code and alias),
+``n_components``, ``n_features``, ``feature_names`` (list or null), ``params``
+(the JSON-able ``get_params()``; parameters that cannot be stored, such as a
+``RandomState`` object, are listed in ``dropped_params`` and reset to
+``None``), ``attributes`` (name -> ``"array"``, ``"list"``, ``"int"``,
+``"float"``, ``"bool"`` or ``"str"``) and ``training`` (``n_samples``,
+``n_iter``, ``converged``, ``final_log_likelihood``).
+
+A reader refuses a file whose ``format_version`` is newer than it knows
+(:class:`gmmkit.ModelFileError`, saying to upgrade gmmkit); every other
+problem (not a zip, a truncated or corrupt member, missing metadata, arrays
+of the wrong shape, non-finite parameters, a pickled object) raises the same
+error naming the file and what is wrong.
+
+Files are written atomically: to a temporary file in the target's folder,
+flushed to disk, then moved over the target with :func:`os.replace`; a
+failed write leaves any previous file untouched.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._errors import ModelFileError
+
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load", "save"]
+
+FORMAT_NAME = "gmmkit-model"
+FORMAT_VERSION = 1
+_META = "__gmmkit__"
+_ATTR = "attr."
+_PARAM = "param."
+_KINDS = ("GaussianMixture",)
+#: Attributes every fitted GaussianMixture file must hold.
+_REQUIRED = (
+    "weights_",
+    "means_",
+    "covariances_",
+    "precisions_cholesky_",
+    "precisions_",
+    "n_features_in_",
+    "converged_",
+    "n_iter_",
+    "lower_bound_",
+)
+
+
+# ----------------------------------------------------------------- writing
+def _attribute_entries(
+    estimator: Any,
+) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """The fitted attributes (public, ending in ``_``) as arrays + kinds."""
+    arrays: dict[str, np.ndarray] = {}
+    kinds: dict[str, str] = {}
+    for name, value in vars(estimator).items():
+        if name.startswith("_") or not name.endswith("_"):
+            continue
+        if name in ("feature_names_in_", "training_summary_"):
+            continue  # stored in the JSON metadata
+        if isinstance(value, np.ndarray):
+            if value.dtype.kind not in "biuf":
+                raise ModelFileError(
+                    f"Cannot save attribute {name!r}: dtype {value.dtype} is not "
+                    "numeric."
+                )
+            arrays[name], kinds[name] = value, "array"
+        elif isinstance(value, (bool, np.bool_)):
+            arrays[name], kinds[name] = np.asarray(bool(value)), "bool"
+        elif isinstance(value, (int, np.integer)):
+            arrays[name], kinds[name] = np.asarray(int(value), dtype=np.int64), "int"
+        elif isinstance(value, (float, np.floating)):
+            arrays[name], kinds[name] = np.asarray(value, dtype=np.float64), "float"
+        elif isinstance(value, list) and all(
+            isinstance(v, (int, float, np.number)) for v in value
+        ):
+            arrays[name], kinds[name] = np.asarray(value, dtype=np.float64), "list"
+        elif isinstance(value, str):
+            arrays[name], kinds[name] = np.asarray(value), "str"
+        else:
+            raise ModelFileError(
+                f"Cannot save attribute {name!r} of type {type(value).__name__}."
+            )
+    return arrays, kinds
+
+
+def _split_params(
+    params: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, np.ndarray], list[str]]:
+    plain: dict[str, Any] = {}
+    arrays: dict[str, np.ndarray] = {}
+    dropped: list[str] = []
+    for name, value in params.items():
+        if value is None or isinstance(value, (bool, str)):
+            plain[name] = value
+        elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+            plain[name] = int(value)
+        elif isinstance(value, (float, np.floating)) and np.isfinite(value):
+            plain[name] = float(value)
+        else:
+            try:
+                arr = np.asarray(value)
+            except Exception:  # noqa: BLE001 - any unconvertible object
+                arr = None
+            if arr is not None and arr.dtype.kind in "biuf":
+                plain[name] = None
+                arrays[name] = arr
+            else:
+                plain[name] = None
+                dropped.append(name)
+    return plain, arrays, dropped
+
+
+def _metadata(
+    estimator: Any, kinds: dict[str, str], params: dict[str, Any], dropped: list[str]
+) -> dict[str, Any]:
+    from . import __version__
+    from .covariance import get_model
+
+    model = estimator._model()
+    names = getattr(estimator, "feature_names_in_", None)
+    history = np.asarray(getattr(estimator, "log_likelihood_history_", []))
+    n_samples = getattr(estimator, "n_samples_fit_", None)
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "kind": type(estimator).__name__,
+        "gmmkit_version": __version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "covariance_type": {
+            "fitted": getattr(
+                estimator, "_fitted_covariance_type", estimator.covariance_type
+            ),
+            "mclust": model.name,
+            "sklearn": get_model(model.name).sklearn_name,
+        },
+        "n_components": int(np.asarray(estimator.means_).shape[0]),
+        "n_features": int(np.asarray(estimator.means_).shape[1]),
+        "feature_names": None if names is None else [str(n) for n in names],
+        "params": params,
+        "dropped_params": dropped,
+        "attributes": kinds,
+        "training": {
+            "n_samples": None if n_samples is None else int(n_samples),
+            "n_iter": int(estimator.n_iter_),
+            "converged": bool(estimator.converged_),
+            "final_log_likelihood": (
+                float(history[-1])
+                if history.size and np.isfinite(history[-1])
+                else None
+            ),
+        },
+    }
+
+
+def save(estimator: Any, path: str | os.PathLike[str]) -> Path:
+    """Write a fitted estimator to ``path`` (format described in the module).
+
+    Returns
+    -------
+    path : Path
+        The file written.
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(estimator)
+    if type(estimator).__name__ not in _KINDS:
+        raise ModelFileError(
+            f"Only {', '.join(_KINDS)} models can be saved; got "
+            f"{type(estimator).__name__}."
+        )
+    path = Path(path)
+    arrays, kinds = _attribute_entries(estimator)
+    plain, param_arrays, dropped = _split_params(estimator.get_params(deep=False))
+    meta = _metadata(estimator, kinds, plain, dropped)
+    members: dict[str, np.ndarray] = {
+        _META: np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
+    }
+    members.update({_ATTR + k: v for k, v in arrays.items()})
+    members.update({_PARAM + k: v for k, v in param_arrays.items()})
+
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez(handle, **members)  # type: ignore[arg-type]
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp_name)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+# ----------------------------------------------------------------- reading
+def _fail(path: Path, what: str) -> ModelFileError:
+    return ModelFileError(f"{path} is not a valid gmmkit model file: {what}")
+
+
+def _read_members(path: Path) -> dict[str, np.ndarray]:
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise ModelFileError(f"{path} is a folder, not a gmmkit model file.") from None
+    except FileNotFoundError:
+        raise ModelFileError(f"Model file {path} does not exist.") from None
+    if not data:
+        raise _fail(path, "the file is empty (0 bytes).")
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise _fail(
+            path,
+            "it is not an .npz/zip archive (truncated, corrupt, or another kind "
+            "of file). Save models with model.save(path).",
+        )
+    members: dict[str, np.ndarray] = {}
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            for name in archive.files:
+                members[name] = archive[name]
+    except ValueError as exc:
+        if "allow_pickle" in str(exc) or "pickle" in str(exc).lower():
+            raise _fail(
+                path,
+                "it holds pickled Python objects, which gmmkit never loads "
+                "(loading them could execute code).",
+            ) from None
+        raise _fail(path, f"a member cannot be read ({exc}).") from None
+    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
+        raise _fail(path, f"the archive is damaged ({exc}).") from None
+    except Exception as exc:  # noqa: BLE001 - zlib.error and friends
+        raise _fail(
+            path, f"the archive is damaged ({type(exc).__name__}: {exc})."
+        ) from None
+    return members
+
+
+def _read_metadata(path: Path, members: dict[str, np.ndarray]) -> dict[str, Any]:
+    raw = members.get(_META)
+    if raw is None:
+        raise _fail(
+            path,
+            f"no {_META!r} metadata member (an .npz file not written by gmmkit).",
+        )
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise _fail(path, "the metadata member is not UTF-8 bytes.")
+    try:
+        meta = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _fail(path, f"the metadata is not valid JSON ({exc}).") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
+        raise _fail(path, f"its metadata does not say format {FORMAT_NAME!r}.")
+    version = meta.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise _fail(path, f"format_version {version!r} is not a positive integer.")
+    if version > FORMAT_VERSION:
+        from . import __version__
+
+        raise ModelFileError(
+            f"{path} uses model file format version {version}, written by gmmkit "
+            f"{meta.get('gmmkit_version', '?')}; this gmmkit ({__version__}) reads "
+            f"versions up to {FORMAT_VERSION}. Upgrade gmmkit to load it."
+        )
+    if meta.get("kind") not in _KINDS:
+        raise _fail(
+            path, f"model kind {meta.get('kind')!r} is not one of {list(_KINDS)}."
+        )
+    for key in ("params", "attributes"):
+        if not isinstance(meta.get(key), dict):
+            raise _fail(path, f"the metadata has no {key!r} object.")
+    return meta
+
+
+def _restore_attribute(path: Path, name: str, kind: Any, arr: np.ndarray) -> Any:
+    if kind == "array":
+        if arr.dtype.kind not in "biuf":
+            raise _fail(path, f"attribute {name!r} is not numeric.")
+        return arr
+    if arr.ndim != (0 if kind != "list" else 1):
+        raise _fail(path, f"attribute {name!r} has shape {arr.shape}.")
+    if kind == "list" and arr.dtype.kind == "f":
+        return [float(v) for v in arr]
+    if kind == "bool" and arr.dtype.kind == "b":
+        return bool(arr)
+    if kind == "int" and arr.dtype.kind in "iu":
+        return int(arr)
+    if kind == "float" and arr.dtype.kind == "f":
+        return float(arr)
+    if kind == "str" and arr.dtype.kind == "U":
+        return str(arr)
+    raise _fail(path, f"attribute {name!r} of kind {kind!r} has dtype {arr.dtype}.")
+
+
+def _check_parameters(path: Path, est: Any) -> None:
+    """Shapes and values of the restored parameters, against the model."""
+    model = est._model()
+    weights = est.weights_
+    means = est.means_
+    if means.ndim != 2 or means.dtype.kind != "f":
+        raise _fail(path, f"means_ must be a 2-D float array; got shape {means.shape}.")
+    k, d = means.shape
+    if k != est.n_components:
+        raise _fail(
+            path, f"means_ has {k} rows but n_components is {est.n_components}."
+        )
+    if d != est.n_features_in_:
+        raise _fail(
+            path, f"means_ has {d} columns but n_features_in_ is {est.n_features_in_}."
+        )
+    expected = {
+        "weights_": (k,),
+        "covariances_": model.native_shape(k, d),
+        "precisions_cholesky_": model.native_shape(k, d),
+        "precisions_": model.native_shape(k, d),
+    }
+    for name, shape in expected.items():
+        arr = getattr(est, name)
+        if tuple(arr.shape) != tuple(shape):
+            raise _fail(
+                path,
+                f"{name} has shape {tuple(arr.shape)}; a {model.name} model with "
+                f"{k} components and {d} features needs {tuple(shape)}.",
+            )
+    for name in (
+        "weights_",
+        "means_",
+        "covariances_",
+        "precisions_cholesky_",
+        "precisions_",
+    ):
+        arr = getattr(est, name)
+        if arr.dtype.kind != "f" or not np.isfinite(arr).all():
+            raise _fail(path, f"{name} holds non-finite or non-float values.")
+    if (weights < 0).any() or not np.isclose(weights.sum(), 1.0, atol=1e-6):
+        raise _fail(path, "weights_ must be non-negative and sum to 1.")
+
+
+def load(path: str | os.PathLike[str]) -> Any:
+    """Read a model written by :meth:`GaussianMixture.save`.
+
+    Never executes code from the file (no pickle).
+
+    Raises
+    ------
+    ModelFileError
+        The file is missing, empty, truncated, corrupt, of a newer format
+        version, not a gmmkit model, or holds invalid parameters.
+    """
+    from .covariance import get_model
+    from .mixture import GaussianMixture
+
+    path = Path(path)
+    members = _read_members(path)
+    meta = _read_metadata(path, members)
+    est = GaussianMixture()
+    known = est.get_params(deep=False)
+    params = dict(meta["params"])
+    for name in list(members):
+        if name.startswith(_PARAM):
+            params[name[len(_PARAM) :]] = members[name]
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise _fail(
+            path,
+            f"unknown parameter(s) {unknown} (written by a newer gmmkit?).",
+        )
+    est.set_params(**params)
+    kinds = meta["attributes"]
+    for name in _REQUIRED:
+        if name not in kinds or _ATTR + name not in members:
+            raise _fail(path, f"the fitted attribute {name!r} is missing.")
+    for name, kind in kinds.items():
+        if not isinstance(name, str) or not name.endswith("_") or name.startswith("_"):
+            raise _fail(path, f"{name!r} is not a fitted attribute name.")
+        if _ATTR + name not in members:
+            raise _fail(path, f"the fitted attribute {name!r} is missing.")
+        setattr(est, name, _restore_attribute(path, name, kind, members[_ATTR + name]))
+    cov = meta.get("covariance_type", {})
+    fitted = cov.get("fitted") if isinstance(cov, dict) else None
+    try:
+        get_model(fitted)
+    except Exception:  # noqa: BLE001 - InvalidParameterError
+        raise _fail(
+            path,
+            f"covariance type {fitted!r} is not known to this gmmkit.",
+        ) from None
+    est._fitted_covariance_type = fitted
+    names = meta.get("feature_names")
+    if names is not None:
+        if not isinstance(names, list) or len(names) != est.n_features_in_:
+            raise _fail(path, "feature_names must list one name per feature.")
+        est.feature_names_in_ = np.asarray(names, dtype=object)
+    _check_parameters(path, est)
+    est.training_summary_ = dict(meta.get("training") or {})
+    est.training_summary_["gmmkit_version"] = meta.get("gmmkit_version")
+    return est
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The JSON metadata of a model file (validated as :func:`load` does)."""
+    path = Path(path)
+    return _read_metadata(path, _read_members(path))
