@@ -1,0 +1,376 @@
+"""Model-based agglomerative hierarchical clustering: mclust's default start.
+
+``init_params="hc"`` and :func:`gmmkit.select_model` start EM from a
+partition cut from a hierarchical tree, as R's mclust does:
+
+1. **Transform** (mclust's ``hcUse = "SVD"``): standardise every column
+   (mean 0, sample standard deviation 1; constant columns are dropped), take
+   the singular value decomposition ``Xs = U diag(s) V^T`` and use
+   ``Z = Xs V diag(s)^(-1/2)``.
+2. **Merge** (Banfield & Raftery 1993; Fraley 1998, "Algorithms for
+   model-based Gaussian hierarchical clustering", SIAM J. Sci. Comput.
+   20:270-281): starting from singletons, repeatedly merge the two clusters
+   whose union increases the unconstrained (VVV) classification criterion
+   least.  The criterion of a cluster with ``m`` rows, scatter matrix ``W``
+   and ``t = trace(W)`` is Fraley's regularised form, defined at every size:
+
+   ``T = m log(beta (t + alpha) / m)``                 when ``m <= p``,
+   ``T = m log(det(W / m) + beta (t + alpha) / m)``    otherwise,
+
+   with ``beta = 1`` and ``alpha = trace(W_all) / (n p)`` (the scatter of all
+   of ``Z``).  The cost of a merge is ``T(i u j) - T(i) - T(j)``; among equal
+   costs the pair that mclust's packed scan meets last is taken, so ties
+   resolve as in mclust.
+3. **Cut** the tree at ``K`` clusters; labels are numbered by first
+   appearance (as mclust's ``hclass``).
+
+One-dimensional data use mclust's quantile classes instead (:func:`qclass`).
+Data with more than :data:`HC_SUBSET` rows are clustered on a random subset of
+that many rows (mclust's ``mclust.options("subset")``); the start is then one
+M-step from the subset, and EM's first E-step extends it to every row.
+
+The tree needs O(m^2) memory for ``m`` clustered rows (32 MB at 2000 rows);
+each merge updates only the costs that involve the merged cluster, with the
+determinants of all of them computed in one batched call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._errors import DataError
+
+#: Rows above which the tree is built on a random subset (mclust's default).
+HC_SUBSET = 2000
+
+
+def svd_transform(X: np.ndarray) -> np.ndarray:
+    """mclust's ``hcUse = "SVD"`` transform of ``X`` (rows are observations).
+
+    Columns are centred and divided by their sample standard deviation
+    (constant columns are dropped, as mclust drops non-finite ones), then
+    rotated onto the right singular vectors and scaled by the inverse square
+    roots of the singular values.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    centred = X - X.mean(axis=0)
+    sd = np.sqrt((centred**2).sum(axis=0) / (X.shape[0] - 1))
+    keep = sd > 0
+    Xs = centred[:, keep] / sd[keep]
+    if Xs.shape[1] == 0:
+        return Xs
+    _, s, vt = np.linalg.svd(Xs, full_matrices=False)
+    r = min(Xs.shape)
+    with np.errstate(divide="ignore"):
+        scale = 1.0 / np.sqrt(s[:r])
+    Z = (Xs @ vt[:r].T) * scale
+    # A zero singular value gives an infinite column; mclust's use of the
+    # transformed data keeps only finite columns.
+    return Z[:, np.isfinite(Z).all(axis=0)]
+
+
+def qclass(x: np.ndarray, k: int) -> np.ndarray:
+    """mclust's quantile classes: ``k`` groups of a 1-D sample, labels 0..k-1.
+
+    Breaks are sample quantiles (R's default type 7) at ``n + 1`` equally
+    spaced probabilities, with ``n`` increased from ``k + 1`` until there are
+    ``k + 1`` distinct breaks; surplus breaks closest to their left neighbour
+    are dropped.
+    """
+    x = np.asarray(x, dtype=np.float64).ravel()
+    if k == 1:
+        return np.zeros(x.shape[0], dtype=np.intp)
+    eps = x.std(ddof=1) * np.sqrt(np.finfo(np.float64).eps)
+    n_probs = k
+    q = np.empty(0)
+    distinct = np.unique(x).shape[0]
+    if distinct < k:
+        raise DataError(
+            f"init_params='hc' on one-dimensional data needs at least "
+            f"n_components={k} distinct values; X has {distinct}. Use fewer "
+            "components."
+        )
+    while q.shape[0] < k + 1:
+        n_probs += 1
+        probs = np.linspace(0.0, 1.0, n_probs)
+        q = _unique_in_order(np.quantile(x, probs))
+    if q.shape[0] > k + 1:
+        gaps = np.diff(q)
+        # R's order() is stable: equal gaps drop the leftmost first.
+        drop = np.argsort(gaps, kind="stable")[: q.shape[0] - k - 1]
+        q = np.delete(q, drop)
+    q[0] = x.min() - eps
+    q[-1] = x.max() + eps
+    labels = np.full(x.shape[0], -1, dtype=np.intp)
+    for i in range(k):
+        labels[(x >= q[i]) & (x < q[i + 1])] = i
+    return labels
+
+
+def _unique_in_order(values: np.ndarray) -> np.ndarray:
+    _, first = np.unique(values, return_index=True)
+    return values[np.sort(first)]
+
+
+@dataclass
+class HCTree:
+    """The merges of an agglomerative clustering of ``n`` rows.
+
+    ``merges[s] = (a, b)``: step ``s`` joined the cluster containing row ``a``
+    with the one containing row ``b``.  ``costs[s]`` is the criterion change.
+    """
+
+    n: int
+    merges: np.ndarray
+    costs: np.ndarray
+
+    def cut(self, k: int) -> np.ndarray:
+        """Labels (0..k-1, numbered by first appearance) of the k-cluster cut."""
+        if not 1 <= k <= self.n:
+            raise ValueError(f"cannot cut a tree of {self.n} rows at {k} clusters")
+        parent = np.arange(self.n)
+
+        def root(a: int) -> int:
+            while parent[a] != a:
+                parent[a] = parent[parent[a]]
+                a = parent[a]
+            return a
+
+        for a, b in self.merges[: self.n - k]:
+            ra, rb = root(int(a)), root(int(b))
+            parent[max(ra, rb)] = min(ra, rb)
+        roots = np.array([root(i) for i in range(self.n)])
+        _, first, inverse = np.unique(roots, return_index=True, return_inverse=True)
+        order = np.argsort(np.argsort(first))
+        return order[inverse].astype(np.intp)
+
+
+def hc_vvv(Z: np.ndarray, alpha: float = 1.0, beta: float = 1.0) -> HCTree:
+    """Hierarchical clustering of the rows of ``Z`` with the VVV criterion.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n, p)
+        Data (usually :func:`svd_transform` of the user's data).
+    alpha, beta : float
+        mclust's tuning constants: ``alpha`` multiplies ``trace(W_all)/(n p)``.
+    """
+    Z = np.ascontiguousarray(Z, dtype=np.float64)
+    n, p = Z.shape
+    alpha = alpha * float(((Z - Z.mean(axis=0)) ** 2).sum()) / (n * p)
+    alpha = max(alpha, np.finfo(np.float64).eps)
+    ablog = np.log(beta * alpha)
+
+    count = np.ones(n)
+    means = Z.copy()
+    scatter = np.zeros((n, p, p))
+    trace = np.zeros(n)
+    term = np.full(n, ablog)
+    ident = np.arange(n)  # a row of the cluster held by each slot
+
+    # L[j, i] (i < j) is the cost of merging the clusters in slots i and j;
+    # the rest is +inf.  mclust scans the pairs in the order (j, i) and keeps
+    # the last minimum, so per row we keep the minimum and its largest index.
+    L = np.full((n, n), np.inf)
+    rthalf = np.sqrt(0.5)
+    for j in range(1, n):
+        v = (Z[:j] - Z[j]) * rthalf
+        t = np.einsum("ij,ij->i", v, v)
+        L[j, :j] = 2.0 * np.log(beta * (t + alpha) / 2.0) - 2.0 * ablog
+    row_min = np.full(n, np.inf)
+    row_arg = np.zeros(n, dtype=np.intp)
+    for j in range(1, n):
+        _refresh_row(L, row_min, row_arg, j)
+
+    merges = np.empty((n - 1, 2), dtype=np.intp)
+    costs = np.empty(n - 1)
+    for step in range(n - 1):
+        lg = n - step  # active slots 0..lg-1
+        if lg == 2:
+            i, j = 0, 1
+        else:
+            best = row_min[1:lg].min()
+            j = 1 + int(np.nonzero(row_min[1:lg] == best)[0][-1])
+            i = int(row_arg[j])
+        cost = L[j, i]
+        merges[step] = (ident[i], ident[j])
+        costs[step] = cost
+        if lg == 2:
+            break
+        # The merged cluster (into slot i).
+        ni, nj = count[i], count[j]
+        nij = ni + nj
+        delta = means[i] - means[j]
+        w_new = scatter[i] + scatter[j] + (ni * nj / nij) * np.outer(delta, delta)
+        t_new = trace[i] + trace[j] + (ni * nj / nij) * float(delta @ delta)
+        term_new = cost + term[i] + term[j]
+        m_new = (ni * means[i] + nj * means[j]) / nij
+        last = lg - 1
+        if j != last:
+            # Slot `last` moves into slot j: its pair costs move with it.
+            L[j, :j] = L[last, :j]
+            L[j + 1 : last, j] = L[last, j + 1 : last]
+            for arr in (count, trace, term, ident):
+                arr[j] = arr[last]
+            means[j] = means[last]
+            scatter[j] = scatter[last]
+        L[last, :] = np.inf
+        L[:, last] = np.inf
+        row_min[last] = np.inf
+        count[i], trace[i], term[i] = nij, t_new, term_new
+        means[i], scatter[i] = m_new, w_new
+        lg -= 1
+        # Costs of the merged cluster with every other active slot.
+        others = np.delete(np.arange(lg), i)
+        new_costs = _merge_costs(
+            count[i], means[i], scatter[i], trace[i], term[i],
+            count[others], means[others], scatter[others], trace[others],
+            term[others], p, alpha, beta,
+        )  # fmt: skip
+        below = others < i
+        L[i, others[below]] = new_costs[below]
+        above = others[~below]
+        L[above, i] = new_costs[~below]
+        # Rows whose entries changed: i and j entirely; rows above i in
+        # column i; rows above j in column j (moved from `last`).
+        _refresh_row(L, row_min, row_arg, i)
+        if j < lg:
+            _refresh_row(L, row_min, row_arg, j)
+        changed_cols = [(above, i)]
+        if j != last:
+            changed_cols.append((np.arange(j + 1, lg), j))
+        for rows, col in changed_cols:
+            rows = rows[(rows != i) & (rows != j)]
+            if rows.size == 0:
+                continue
+            vals = L[rows, col]
+            stale = row_arg[rows] == col
+            better = vals < row_min[rows]
+            tie = (vals == row_min[rows]) & (col > row_arg[rows])
+            take = (better | tie) & ~stale
+            row_min[rows[take]] = vals[take]
+            row_arg[rows[take]] = col
+            for r in rows[stale]:
+                _refresh_row(L, row_min, row_arg, int(r))
+    return HCTree(n, merges, costs)
+
+
+def _refresh_row(
+    L: np.ndarray, row_min: np.ndarray, row_arg: np.ndarray, j: int
+) -> None:
+    if j == 0:
+        row_min[0] = np.inf
+        return
+    row = L[j, :j]
+    best = row.min()
+    row_min[j] = best
+    row_arg[j] = int(np.nonzero(row == best)[0][-1])
+
+
+def _cluster_term(
+    m: np.ndarray,
+    scatter: np.ndarray,
+    trace: np.ndarray,
+    p: int,
+    alpha: float,
+    beta: float,
+) -> np.ndarray:
+    """Fraley's regularised VVV criterion of clusters (see the module notes)."""
+    base = np.log(beta * (trace + alpha) / m)
+    out = base.copy()
+    big = (m > p) & (trace != 0)
+    if big.any():
+        sign, logdet = np.linalg.slogdet(scatter[big] / m[big, None, None])
+        logdet = np.where(sign > 0, logdet, -np.inf)
+        out[big] = np.logaddexp(logdet, base[big])
+    return m * out
+
+
+def _merge_costs(
+    ni: float,
+    mi: np.ndarray,
+    wi: np.ndarray,
+    ti: float,
+    termi: float,
+    nk: np.ndarray,
+    mk: np.ndarray,
+    wk: np.ndarray,
+    tk: np.ndarray,
+    termk: np.ndarray,
+    p: int,
+    alpha: float,
+    beta: float,
+) -> np.ndarray:
+    nij = ni + nk
+    delta = mk - mi
+    c = ni * nk / nij
+    w = wi + wk + c[:, None, None] * delta[:, :, None] * delta[:, None, :]
+    t = ti + tk + c * np.einsum("ij,ij->i", delta, delta)
+    return _cluster_term(nij, w, t, p, alpha, beta) - (termi + termk)
+
+
+def hc_tree(X: np.ndarray) -> HCTree:
+    """mclust's default tree: :func:`hc_vvv` on :func:`svd_transform` of X."""
+    Z = svd_transform(X)
+    if Z.shape[1] == 0:
+        raise DataError(
+            "init_params='hc' needs at least one non-constant column; every "
+            "column of X is constant. Remove constant columns or use another "
+            "init_params."
+        )
+    return hc_vvv(Z)
+
+
+class HCStart:
+    """Starting partitions of mclust for one dataset, for any ``K``.
+
+    Builds the tree once (on a random subset of :data:`HC_SUBSET` rows when
+    there are more rows) and cuts it for each number of components.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    random_state : numpy RandomState
+        Draws the subset (only when ``n_samples > subset_size``).
+    rows : ndarray of int, optional
+        The rows to cluster (e.g. those with positive weight, or mclust's
+        subset); overrides the random subset.
+    subset_size : int, default=HC_SUBSET
+    """
+
+    def __init__(
+        self,
+        X: np.ndarray,
+        random_state: np.random.RandomState,
+        rows: np.ndarray | None = None,
+        subset_size: int = HC_SUBSET,
+    ) -> None:
+        n = X.shape[0]
+        if rows is None:
+            rows = np.arange(n)
+        if rows.shape[0] > subset_size:
+            rows = np.sort(random_state.choice(rows, size=subset_size, replace=False))
+        self.n_samples = n
+        self.rows = rows
+        self._x = X[rows]
+        self._tree: HCTree | None = None
+
+    def labels(self, k: int) -> np.ndarray:
+        """Labels 0..k-1 for the clustered rows, -1 for the other rows."""
+        m = self.rows.shape[0]
+        if k > m:
+            raise DataError(
+                f"init_params='hc' cannot make n_components={k} clusters from "
+                f"{m} rows. Use fewer components."
+            )
+        if self._x.shape[1] == 1:
+            part = qclass(self._x[:, 0], k)
+        else:
+            if self._tree is None:
+                self._tree = hc_tree(self._x)
+            part = self._tree.cut(k)
+        out = np.full(self.n_samples, -1, dtype=np.intp)
+        out[self.rows] = part
+        return out
