@@ -99,15 +99,20 @@ def run_em(
     reg_covar: float,
     lower_bound: float = -np.inf,
     on_iteration: Callable[[int, float, float], None] | None = None,
+    estep: Callable[[Chunks, CovarianceModel, Params], SuffStats] = estep_stats,
 ) -> EMResult:
-    """Run EM from ``params`` for at most ``max_iter`` iterations."""
+    """Run EM from ``params`` for at most ``max_iter`` iterations.
+
+    ``estep`` computes the statistics of all chunks; sources that compute
+    them elsewhere (Dask blocks on a cluster) pass their own.
+    """
     history: list[float] = []
     lower_bounds: list[float] = []
     converged = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         previous_bound = lower_bound
-        stats = estep_stats(chunks, model, params)
+        stats = estep(chunks, model, params)
         check_loglik(stats.loglik)
         history.append(stats.loglik)
         lower_bound = stats.loglik / stats.weight

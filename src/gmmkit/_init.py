@@ -9,13 +9,14 @@ Responsibilities are produced chunk by chunk (``resp_of(start, stop)``), so no
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ._engine import m_step
-from ._stats import Params, resp_stats
+from ._stats import Params, SuffStats, resp_stats
 from .covariance import CovarianceModel
-from .sources import ArraySource
+from .sources import INIT_SAMPLE_SIZE, ArraySource, reservoir_sample
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
 
@@ -118,3 +119,78 @@ def params_from_resp(
     nk = stats.n + 10 * np.finfo(np.float64).eps
     params.weights = nk / stats.weight
     return params
+
+
+# --------------------------------------------------------------------------
+# Starts from a sample: streamed sources and very long in-memory arrays.
+# --------------------------------------------------------------------------
+
+StatsOf = Callable[[np.ndarray, np.ndarray], SuffStats]
+
+
+def collect_stats(source: Any, stats_of: StatsOf) -> SuffStats:
+    """Sum ``stats_of(X_chunk, w_chunk)`` over every chunk of ``source``.
+
+    A source that computes elsewhere (Dask) provides ``map_reduce_stats``.
+    """
+    remote = getattr(source, "map_reduce_stats", None)
+    if remote is not None:
+        return remote(stats_of)  # type: ignore[no-any-return]
+    total: SuffStats | None = None
+    for _, X, w in source:
+        part = stats_of(X, w)
+        total = part if total is None else total + part
+    assert total is not None
+    return total
+
+
+def _nearest_centre_stats(centres: np.ndarray, moments: str) -> StatsOf:
+    """Statistics of the partition of rows by their nearest centre."""
+
+    def stats_of(X: np.ndarray, w: np.ndarray) -> SuffStats:
+        d2 = (
+            np.einsum("ij,ij->i", X, X)[:, None]
+            - 2.0 * X @ centres.T
+            + np.einsum("ij,ij->i", centres, centres)[None, :]
+        )
+        labels = d2.argmin(axis=1)
+        one_hot = _one_hot(labels, centres.shape[0])
+        return resp_stats([(0, X, w)], one_hot, centres, moments)
+
+    return stats_of
+
+
+def sampled_start(
+    method: str,
+    source: Any,
+    model: CovarianceModel,
+    n_components: int,
+    reg_covar: float,
+    random_state: np.random.RandomState,
+    sample_size: int = INIT_SAMPLE_SIZE,
+) -> Params:
+    """A start from ``sample_size`` rows drawn in one pass over ``source``.
+
+    ``init_params`` runs on the sample (drawn with probability proportional
+    to the sample weights, so the sample itself is unweighted).  For
+    ``"kmeans"`` the start is then refined by one more pass: every row goes
+    to its nearest k-means centre and one M-step on that partition of all
+    rows gives the starting parameters.  Used for streamed sources and for
+    in-memory arrays above ``SAMPLED_INIT_THRESHOLD`` rows.
+    """
+    draw = getattr(source, "sample_rows", None)
+    if draw is not None:
+        Xs = draw(sample_size, random_state)
+    else:
+        Xs, _, _ = reservoir_sample(source, sample_size, random_state)
+    sample = ArraySource(Xs, None, max(1, Xs.shape[0]))
+    resp_of = initial_resp(method, sample, n_components, random_state)
+    params = params_from_resp(sample, model, resp_of, n_components, reg_covar)
+    if method != "kmeans":
+        return params
+    stats = collect_stats(source, _nearest_centre_stats(params.means, model.moments))
+    if (stats.n <= 0).any():  # a centre no row is nearest to: keep the sample fit
+        return params
+    refined = m_step(model, stats, reg_covar, previous=None)
+    refined.weights = (stats.n + 10 * np.finfo(np.float64).eps) / stats.weight
+    return refined

@@ -16,8 +16,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._engine import EMResult, check_loglik, run_em
 from ._errors import DataError, InvalidParameterError
-from ._init import INIT_METHODS, initial_resp, params_from_resp
-from ._stats import Params, score_chunks
+from ._init import INIT_METHODS, initial_resp, params_from_resp, sampled_start
+from ._stats import Params, estep_stats, score_chunks
 from ._validation import (
     check_array_param,
     check_choice,
@@ -27,7 +27,12 @@ from ._validation import (
     check_X,
 )
 from .covariance import CovarianceModel, get_model
-from .sources import ArraySource, auto_chunk_size
+from .sources import (
+    SAMPLED_INIT_THRESHOLD,
+    ArraySource,
+    as_stream,
+    auto_chunk_size,
+)
 
 logger = logging.getLogger("gmmkit")
 
@@ -278,9 +283,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         continuing = bool(self.warm_start) and hasattr(self, "converged_")
         if continuing:
             self._check_warm_start_compatible()
-        X = check_X(self, X, reset=True)
-        n_samples, n_features = X.shape
-        sw = check_sample_weight(sample_weight, n_samples)
+        stream = self._stream_source(X, sample_weight)
+        if stream is None:
+            X = check_X(self, X, reset=True)
+            n_samples, n_features = X.shape
+            sw = check_sample_weight(sample_weight, n_samples)
+        else:
+            n_samples, n_features, sw = stream.n_samples, stream.n_features, None
+            self.n_features_in_ = n_features
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
         n_rows = n_samples if sw is None else int(np.count_nonzero(sw))
         if n_rows < self.n_components:
             raise DataError(
@@ -295,7 +307,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         inits = self._check_inits(model, n_samples, n_features, sw)
         chunk = self.chunk_size or auto_chunk_size(self.n_components, n_features)
-        source = ArraySource(X, sw, chunk)
+        if stream is None:
+            source: Any = ArraySource(X, sw, chunk)
+        else:
+            source = stream.with_chunk_size(chunk)
         random_state = check_random_state(self.random_state)
 
         best: EMResult | None = None
@@ -318,6 +333,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 reg_covar=self.reg_covar,
                 lower_bound=start_bound,
                 on_iteration=self._log_iteration,
+                estep=getattr(source, "estep", estep_stats),
             )
             if self.verbose:
                 logger.info(
@@ -350,6 +366,25 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.n_samples_fit_ = n_samples
         return labels
 
+    def _stream_source(self, X: Any, sample_weight: Any) -> Any:
+        """The source for X when it is streamed (file, memmap, chunks, Dask).
+
+        None for ordinary array-likes, which are validated whole.
+        """
+        if _is_dask(X):
+            from ._dask import DaskSource
+
+            source: Any = DaskSource(X)
+        else:
+            source = as_stream(X)
+        if source is not None and sample_weight is not None:
+            raise InvalidParameterError(
+                "sample_weight is only supported for in-memory arrays; got "
+                f"sample_weight with a streamed X ({type(X).__name__}). Pass the "
+                "weights as data or fit an in-memory array."
+            )
+        return source
+
     def _initial_params(
         self,
         source: ArraySource,
@@ -359,14 +394,25 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     ) -> Params:
         weights, means, precisions, resp = inits
         k = self.n_components
+        sampled: Params | None = None
         if resp is not None:
             resp_of = lambda start, stop: resp[start:stop]  # noqa: E731
         elif weights is not None and means is not None and precisions is not None:
             resp_of = None
+        elif not isinstance(source, ArraySource) or (
+            source.n_samples > SAMPLED_INIT_THRESHOLD
+        ):
+            # streamed or very long data: start from a sample (see sampled_start)
+            resp_of = None
+            sampled = sampled_start(
+                self.init_params, source, model, k, self.reg_covar, random_state
+            )
         else:
             resp_of = initial_resp(self.init_params, source, k, random_state)
         if resp_of is not None:
             params = params_from_resp(source, model, resp_of, k, self.reg_covar)
+        elif sampled is not None:
+            params = sampled
         else:
             params = Params(weights, means, np.empty(0), np.empty(0))
         if weights is not None:
@@ -390,6 +436,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         params: Params,
         want_labels: bool,
     ) -> tuple[float, np.ndarray | None]:
+        remote = getattr(source, "final_pass", None)
+        if remote is not None:  # Dask: computed on the cluster
+            return remote(model, params, want_labels)  # type: ignore[no-any-return]
         total = 0.0
         labels = np.empty(source.n_samples, dtype=np.intp) if want_labels else None
         weights = source.sample_weight
@@ -454,6 +503,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return X.shape[0], score_chunks(source, self._model(), self._params())
 
     # ---------------------------------------------------------------- predict
+    def _lazy_scores(self, X: Any, what: str) -> Any:
+        check_is_fitted(self)
+        from ._dask import lazy_scores
+
+        return lazy_scores(
+            X, self._model(), self._params(), self.means_.shape[1], what
+        )
+
     def score_samples(self, X: Any) -> np.ndarray:
         """Log of the mixture density at each row, ``log p(x)``.
 
@@ -461,6 +518,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         log_density : ndarray of shape (n_samples,)
         """
+        if _is_dask(X):  # a lazy dask array, computed blockwise
+            return self._lazy_scores(X, "score_samples")
         n, chunks = self._scores(X)
         out = np.empty(n)
         for start, _, log_norm in chunks:
@@ -483,6 +542,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         resp : ndarray of shape (n_samples, n_components)
         """
+        if _is_dask(X):  # a lazy dask array, computed blockwise
+            return self._lazy_scores(X, "predict_proba")
         n, chunks = self._scores(X)
         out = np.empty((n, self.n_components))
         for start, log_prob, log_norm in chunks:
@@ -498,6 +559,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
+        if _is_dask(X):  # a lazy dask array, computed blockwise
+            return self._lazy_scores(X, "predict")
         n, chunks = self._scores(X)
         out = np.empty(n, dtype=np.intp)
         for start, log_prob, _ in chunks:
@@ -591,6 +654,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         mean_log_l = self.score(X)  # validates X before its rows are counted
         n = _n_rows(X)
         return -2 * mean_log_l * n + 2 * self.n_parameters()
+
+
+def _is_dask(X: Any) -> bool:
+    """True for dask arrays and dask DataFrames (without importing dask)."""
+    return type(X).__module__.split(".")[0] in ("dask", "dask_expr")
 
 
 def _n_rows(X: Any) -> int:

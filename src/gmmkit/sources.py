@@ -9,7 +9,9 @@ files and other backends share one implementation of EM.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import mmap
+import os
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -63,3 +65,501 @@ class ArraySource:
             else:
                 w = np.asarray(self.sample_weight[start:stop], dtype=np.float64)
             yield start, X, w
+
+
+# --------------------------------------------------------------------------
+# Streaming sources: data that is never held in memory as a whole.
+#
+# Each pass reads the data once, chunk by chunk; every chunk is converted to
+# float64 and checked (shape, NaN/inf, magnitude) as it is read, with errors
+# naming the global row number.  They carry no sample weights.
+# --------------------------------------------------------------------------
+
+#: Rows drawn (in one pass) for the initialisation of a streamed fit, and for
+#: in-memory arrays longer than :data:`SAMPLED_INIT_THRESHOLD`.
+INIT_SAMPLE_SIZE = 100_000
+
+#: In-memory arrays with more rows than this start from a sample (k-means on
+#: ``INIT_SAMPLE_SIZE`` rows, refined by one pass over all rows); smaller ones
+#: use the exact scikit-learn-compatible start on all rows.
+SAMPLED_INIT_THRESHOLD = 200_000
+
+# |x| above this would overflow squared distances (as in _validation).
+_MAX_ABS = float(np.sqrt(np.finfo(np.float64).max)) * 1e-4
+
+
+def _data_error(message: str) -> Exception:
+    from ._errors import DataError
+
+    return DataError(message)
+
+
+def check_chunk(
+    raw: object, start: int, n_features: int | None, what: str
+) -> np.ndarray:
+    """Convert one chunk to a finite float64 2-D array or raise a located error.
+
+    Parameters
+    ----------
+    raw : array-like
+        The chunk as read.
+    start : int
+        Global row number of its first row (used in messages).
+    n_features : int or None
+        Expected number of columns (None: not known yet).
+    what : str
+        How the data source is named in messages.
+    """
+    try:
+        X = np.asarray(raw, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise _data_error(
+            f"{what}: the chunk starting at row {start} could not be read as "
+            f"numbers ({exc}). Every column must hold numbers; drop or encode "
+            "the others (e.g. pass columns=[...])."
+        ) from None
+    if X.ndim == 1 and n_features == 1:
+        X = X[:, None]
+    if X.ndim != 2:
+        raise _data_error(
+            f"{what}: every chunk must be a 2-D array (rows, n_features); the chunk "
+            f"starting at row {start} has shape {X.shape}."
+        )
+    if n_features is not None and X.shape[1] != n_features:
+        raise _data_error(
+            f"{what}: the chunk starting at row {start} has {X.shape[1]} columns, "
+            f"but earlier rows have {n_features}; every chunk must have the same "
+            "number of features."
+        )
+    if X.size:
+        hi, lo = float(np.max(X)), float(np.min(X))
+        if not (np.isfinite(hi) and np.isfinite(lo) and max(hi, -lo) <= _MAX_ABS):
+            finite = np.isfinite(X)
+            if not finite.all():
+                i, j = (int(v) for v in np.argwhere(~finite)[0])
+                value = X[i, j]
+                kind = "NaN" if np.isnan(value) else ("inf" if value > 0 else "-inf")
+                raise _data_error(
+                    f"{what} contains {kind} at row {start + i}, column {j} "
+                    "(NaN/inf are not allowed). Remove those rows or impute the "
+                    "missing values first."
+                )
+            i, j = (int(v) for v in np.unravel_index(np.argmax(np.abs(X)), X.shape))
+            raise _data_error(
+                f"{what} holds {X[i, j]:g} at row {start + i}, column {j}, too "
+                f"large in magnitude (|x| must be <= {_MAX_ABS:.3g}); rescale the "
+                "data."
+            )
+    return X
+
+
+class StreamSource:
+    """Base class of the sources that read their rows pass by pass.
+
+    Subclasses implement :meth:`_raw_chunks` (a fresh iterator of 2-D
+    array-likes per call).  Iterating the source yields the engine's
+    ``(first_row, X_chunk, w_chunk)`` tuples with every chunk validated.
+    ``n_samples`` is known from metadata or counted by one pass.
+    """
+
+    #: Streams carry no sample weights (every row counts once).
+    sample_weight: np.ndarray | None = None
+    chunk_size: int | None = None
+    _n_samples: int | None = None
+    _n_features: int | None = None
+    #: How the source is named in error messages.
+    description = "the data"
+
+    def _raw_chunks(self) -> Iterator[object]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def with_chunk_size(self, chunk_size: int) -> StreamSource:
+        """Use ``chunk_size`` rows per chunk unless the source fixed its own."""
+        if self.chunk_size is None:
+            self.chunk_size = int(chunk_size)
+        return self
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        start = 0
+        for raw in self._raw_chunks():
+            X = check_chunk(raw, start, self._n_features, self.description)
+            if self._n_features is None:
+                self._n_features = int(X.shape[1])
+            if X.shape[0] == 0:
+                continue
+            yield start, X, np.ones(X.shape[0])
+            start += X.shape[0]
+        if self._n_samples is None:
+            self._n_samples = start
+        elif start != self._n_samples:
+            raise _data_error(
+                f"{self.description} yielded {start} rows in this pass but "
+                f"{self._n_samples} before; a source must give the same rows on "
+                "every pass."
+            )
+
+    def _count(self) -> None:
+        for _ in self:
+            pass
+
+    @property
+    def n_samples(self) -> int:
+        if self._n_samples is None:
+            self._count()
+        assert self._n_samples is not None
+        return self._n_samples
+
+    @property
+    def n_features(self) -> int:
+        if self._n_features is None:
+            for _ in self:
+                break
+        if self._n_features is None:
+            raise _data_error(f"{self.description} holds no rows.")
+        return self._n_features
+
+
+class MemmapSource(StreamSource):
+    """A memory-mapped ``.npy`` file read chunk by chunk, pages released.
+
+    Each pass maps the file, converts one chunk at a time to float64 and then
+    tells the kernel the chunk's pages are no longer needed
+    (``madvise(MADV_DONTNEED)``), so the process never keeps more than about
+    one chunk of the file resident, however large the file.
+
+    Parameters
+    ----------
+    data : str, path or numpy.memmap
+        A ``.npy`` file or an array from ``np.load(path, mmap_mode="r")``
+        (any numeric dtype, 2-D).
+    chunk_size : int or None
+        Rows per chunk (None: chosen by the estimator).
+    """
+
+    def __init__(self, data: object, chunk_size: int | None = None) -> None:
+        if isinstance(data, np.memmap):
+            self._array: np.memmap | None = data
+            self.path = getattr(data, "filename", None)
+        else:
+            self._array = None
+            self.path = str(data)
+            data = np.load(self.path, mmap_mode="r")
+        arr = np.asarray(data) if not isinstance(data, np.memmap) else data
+        shape = arr.shape
+        if len(shape) != 2:
+            raise _data_error(
+                f"the memory-mapped array must be 2-D (n_samples, n_features); got "
+                f"shape {shape}. Reshape it (e.g. np.save a 2-D array)."
+            )
+        if arr.dtype.kind not in "iufb":
+            raise _data_error(
+                f"the memory-mapped array has dtype {arr.dtype}, which is not numeric."
+            )
+        self._n_samples, self._n_features = int(shape[0]), int(shape[1])
+        self.dtype = arr.dtype
+        self.chunk_size = None if chunk_size is None else int(chunk_size)
+        self.description = f"the memory-mapped array {self.path or ''}".rstrip()
+
+    def _open(self) -> np.memmap:
+        if self.path is not None and os.path.exists(self.path):
+            try:
+                arr = np.load(self.path, mmap_mode="r")
+                if isinstance(arr, np.memmap) and arr.shape == (
+                    self._n_samples,
+                    self._n_features,
+                ):
+                    return arr
+            except ValueError:  # e.g. a raw np.memmap file, not .npy
+                pass
+        assert self._array is not None
+        return self._array
+
+    def _raw_chunks(self) -> Iterator[object]:
+        arr = self._open()
+        step = self.chunk_size or 65536
+        n = int(arr.shape[0])
+        release = _page_releaser(arr)
+        for start in range(0, n, step):
+            stop = min(start + step, n)
+            # a float64 copy: the pages of the chunk can go once it is made
+            chunk = np.array(arr[start:stop], dtype=np.float64)
+            release(start, stop)
+            yield chunk
+
+
+def _page_releaser(arr: np.memmap) -> Callable[[int, int], None]:
+    """A function dropping the resident pages of rows [start, stop) of ``arr``."""
+    mm = getattr(arr, "_mmap", None)
+    if (
+        mm is None
+        or not hasattr(mm, "madvise")
+        or not hasattr(mmap, "MADV_DONTNEED")
+        or not arr.flags.c_contiguous
+    ):
+        return lambda start, stop: None
+    base = np.frombuffer(mm, dtype=np.uint8).ctypes.data
+    offset = arr.ctypes.data - base
+    row = arr.strides[0]
+    page = mmap.PAGESIZE
+    size = len(mm)
+
+    def release(start: int, stop: int) -> None:
+        lo = (offset + start * row) // page * page
+        hi = min(offset + stop * row, size)
+        if hi > lo:
+            mm.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+
+    return release
+
+
+def _arrow_to_numpy(batch: object, columns: list[str] | None, what: str) -> np.ndarray:
+    """Columns of a pyarrow RecordBatch as one float64 2-D array."""
+    names = list(batch.schema.names)  # type: ignore[attr-defined]
+    arrays = []
+    for name, col in zip(names, batch.columns):  # type: ignore[attr-defined]
+        kind = str(col.type)
+        if not (
+            kind.startswith(("int", "uint", "float", "double", "halffloat"))
+            or kind == "bool"
+        ):
+            raise _data_error(
+                f"{what}: column {name!r} has type {kind}, which is not numeric. "
+                "Select numeric columns with columns=[...]."
+            )
+        if col.null_count:
+            values = col.to_numpy(zero_copy_only=False).astype(np.float64)
+        else:
+            values = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
+        arrays.append(values)
+    if not arrays:
+        return np.empty((0, 0))
+    return np.column_stack(arrays)
+
+
+class ParquetSource(StreamSource):
+    """A Parquet file read in record batches (pyarrow), never loaded whole.
+
+    Parameters
+    ----------
+    path : str or path
+    columns : list of str or None
+        Numeric columns to use (None: all columns, which must be numeric).
+    chunk_size : int or None
+        Rows per batch (None: chosen by the estimator).
+
+    Examples
+    --------
+    >>> GaussianMixture(3).fit(ParquetSource("data.parquet", columns=["x", "y"]))
+    ... # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        path: object,
+        columns: list[str] | None = None,
+        chunk_size: int | None = None,
+    ) -> None:
+        from ._errors import require
+
+        pq = require("pyarrow.parquet", "data", "Reading Parquet files")
+        self.path = str(path)
+        self.columns = None if columns is None else list(columns)
+        self.chunk_size = None if chunk_size is None else int(chunk_size)
+        self.description = f"the Parquet file {self.path}"
+        try:
+            meta = pq.ParquetFile(self.path)
+        except Exception as exc:
+            raise _data_error(
+                f"{self.description} could not be opened: {exc}"
+            ) from None
+        names = list(meta.schema_arrow.names)
+        if self.columns is not None:
+            missing = [c for c in self.columns if c not in names]
+            if missing:
+                raise _data_error(
+                    f"{self.description} has no column(s) {missing}; it has {names}."
+                )
+        self._n_samples = int(meta.metadata.num_rows)
+        self._n_features = len(self.columns if self.columns is not None else names)
+        self.feature_names = self.columns if self.columns is not None else names
+
+    def _raw_chunks(self) -> Iterator[object]:
+        import pyarrow.parquet as pq
+
+        file = pq.ParquetFile(self.path)
+        for batch in file.iter_batches(
+            batch_size=self.chunk_size or 65536, columns=self.columns
+        ):
+            yield _arrow_to_numpy(batch, self.columns, self.description)
+
+
+class CSVSource(StreamSource):
+    """A CSV file (with a header row) parsed in blocks by pyarrow's streaming reader.
+
+    Parameters
+    ----------
+    path : str or path
+    columns : list of str or None
+        Numeric columns to use (None: all columns).
+    block_bytes : int
+        Bytes of text parsed at a time (rows per chunk follow from it).
+    delimiter : str
+    """
+
+    def __init__(
+        self,
+        path: object,
+        columns: list[str] | None = None,
+        block_bytes: int = 8 * 2**20,
+        delimiter: str = ",",
+    ) -> None:
+        from ._errors import require
+
+        require("pyarrow.csv", "data", "Reading CSV files")
+        self.path = str(path)
+        if not os.path.exists(self.path):
+            raise _data_error(f"the CSV file {self.path} does not exist.")
+        self.columns = None if columns is None else list(columns)
+        self.block_bytes = int(block_bytes)
+        self.delimiter = delimiter
+        self.description = f"the CSV file {self.path}"
+        # the CSV reader fixes its own chunks (block_bytes)
+        self.chunk_size = 0
+
+    def _raw_chunks(self) -> Iterator[object]:
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+
+        try:
+            reader = pcsv.open_csv(
+                self.path,
+                read_options=pcsv.ReadOptions(block_size=self.block_bytes),
+                parse_options=pcsv.ParseOptions(delimiter=self.delimiter),
+                convert_options=pcsv.ConvertOptions(include_columns=self.columns),
+            )
+        except (pa.ArrowInvalid, KeyError) as exc:
+            raise _data_error(f"{self.description} could not be read: {exc}") from None
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except pa.ArrowInvalid as exc:
+                raise _data_error(
+                    f"{self.description} could not be parsed: {exc}"
+                ) from None
+            yield _arrow_to_numpy(batch, self.columns, self.description)
+
+
+class IterableSource(StreamSource):
+    """Any re-iterable stream of chunks: a callable returning a fresh iterator.
+
+    Parameters
+    ----------
+    make_chunks : callable
+        ``make_chunks()`` returns an iterator of 2-D arrays (rows, n_features);
+        it is called once per pass and must yield the same rows every time.
+
+    Examples
+    --------
+    >>> def chunks():
+    ...     for i in range(10):
+    ...         yield np.load(f"part{i}.npy")
+    >>> GaussianMixture(3).fit(chunks)  # doctest: +SKIP
+    """
+
+    def __init__(self, make_chunks: Callable[[], Iterable[object]]) -> None:
+        self.make_chunks = make_chunks
+        self.description = f"the chunks of {getattr(make_chunks, '__name__', 'X')}"
+        self.chunk_size = 0
+
+    def _raw_chunks(self) -> Iterator[object]:
+        chunks = self.make_chunks()
+        if isinstance(chunks, np.ndarray) or not hasattr(chunks, "__iter__"):
+            raise _data_error(
+                f"{self.description}: the callable must return an iterator of 2-D "
+                f"arrays; it returned {type(chunks).__name__}."
+            )
+        yield from chunks
+
+
+def open_source(path: object, columns: list[str] | None = None) -> StreamSource:
+    """Open a data file as a streaming source, chosen by its extension.
+
+    ``.npy`` → :class:`MemmapSource`, ``.parquet``/``.pq`` →
+    :class:`ParquetSource`, ``.csv`` (or ``.csv.gz``) → :class:`CSVSource`.
+    Used by the command line; the file is never loaded whole.
+    """
+    text = str(path)
+    lower = text.lower()
+    if not os.path.exists(text):
+        raise _data_error(f"the data file {text} does not exist.")
+    if lower.endswith(".npy"):
+        if columns is not None:
+            raise _data_error("columns=... applies to Parquet and CSV files, not .npy.")
+        return MemmapSource(text)
+    if lower.endswith((".parquet", ".pq")):
+        return ParquetSource(text, columns=columns)
+    if lower.endswith((".csv", ".csv.gz", ".txt")):
+        return CSVSource(text, columns=columns)
+    raise _data_error(
+        f"cannot tell the format of {text}: use a .npy, .parquet or .csv file."
+    )
+
+
+def as_stream(X: object) -> StreamSource | None:
+    """The streaming source for X, or None when X is an ordinary array-like."""
+    if isinstance(X, StreamSource):
+        return X
+    if isinstance(X, np.memmap):
+        return MemmapSource(X)
+    if callable(X) and not isinstance(X, type) and not hasattr(X, "__array__"):
+        return IterableSource(X)
+    return None
+
+
+def reservoir_sample(
+    chunks: Iterable[tuple[int, np.ndarray, np.ndarray]],
+    size: int,
+    random_state: np.random.RandomState,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A weighted sample of ``size`` rows without replacement, in one pass.
+
+    Each row gets the key ``E / w`` (``E`` exponential, ``w`` its weight);
+    the ``size`` smallest keys are kept (Efraimidis & Spirakis 2006), so with
+    equal weights every subset of rows is equally likely.  Rows of weight 0
+    are never drawn.
+
+    Returns
+    -------
+    X : ndarray of shape (m, n_features), the rows in their original order
+    w : ndarray of shape (m,), their weights
+    index : ndarray of shape (m,), their global row numbers
+    """
+    keep_key = np.empty(0)
+    keep_X: np.ndarray | None = None
+    keep_w = np.empty(0)
+    keep_i = np.empty(0, dtype=np.intp)
+    for start, X, w in chunks:
+        e = random_state.standard_exponential(X.shape[0])
+        with np.errstate(divide="ignore"):
+            key = np.where(w > 0, e / np.where(w > 0, w, 1.0), np.inf)
+        ok = np.isfinite(key)
+        idx = np.nonzero(ok)[0]
+        key_all = np.concatenate([keep_key, key[ok]])
+        X_all = X[ok] if keep_X is None else np.concatenate([keep_X, X[ok]])
+        w_all = np.concatenate([keep_w, w[ok]])
+        i_all = np.concatenate([keep_i, start + idx])
+        if key_all.shape[0] > size:
+            sel = np.argpartition(key_all, size - 1)[:size]
+            key_all, X_all, w_all, i_all = (
+                key_all[sel],
+                X_all[sel],
+                w_all[sel],
+                i_all[sel],
+            )
+        keep_key, keep_X, keep_w, keep_i = key_all, X_all, w_all, i_all
+    if keep_X is None:
+        raise _data_error("the data hold no rows with positive weight.")
+    order = np.argsort(keep_i, kind="stable")
+    return keep_X[order], keep_w[order], keep_i[order]
