@@ -76,6 +76,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
     warm_start : bool, default=False
         Continue from the fitted parameters on the next call to ``fit``.
+    batch_size : int or None, default=None
+        ``None``: exact EM, every iteration reads all rows.  An int: ``fit``
+        runs mini-batch (stepwise) EM, updating the parameters after every
+        ``batch_size`` rows; ``max_iter`` then counts passes (epochs) over the
+        data and ``tol`` applies to the epoch's mean log-likelihood.  On huge
+        data it reaches a good fit in one or a few passes instead of tens,
+        but the result carries noise of the order of the last step size and
+        is not the exact maximum-likelihood fit that exact EM converges to.
+    step_decay : float, default=0.6
+        ``kappa`` of the step sizes ``eta_t = (t + step_offset) ** -kappa`` of
+        stepwise EM (``partial_fit`` and ``batch_size``); in (0.5, 1].
+    step_offset : float, default=2.0
+        ``t0`` of the step sizes (>= 0): larger values damp the first updates.
     verbose : int, default=0
         1 logs each initialisation, 2 also every ``verbose_interval``
         iterations (to the ``"gmmkit"`` logger, shown on stderr).
@@ -136,6 +149,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         resp_init: Any = None,
         random_state: Any = None,
         warm_start: bool = False,
+        batch_size: int | None = None,
+        step_decay: float = 0.6,
+        step_offset: float = 2.0,
         verbose: int = 0,
         verbose_interval: int = 10,
         chunk_size: int | None = None,
@@ -153,6 +169,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.resp_init = resp_init
         self.random_state = random_state
         self.warm_start = warm_start
+        self.batch_size = batch_size
+        self.step_decay = step_decay
+        self.step_offset = step_offset
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.chunk_size = chunk_size
@@ -171,6 +190,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             raise InvalidParameterError(
                 f"The 'warm_start' parameter of {owner} must be a bool. "
                 f"Got {self.warm_start!r} instead."
+            )
+        check_int(owner, "batch_size", self.batch_size, 1, allow_none=True)
+        check_real(owner, "step_offset", self.step_offset, 0.0)
+        if not (
+            isinstance(self.step_decay, (int, float, np.floating))
+            and not isinstance(self.step_decay, bool)
+            and 0.5 < self.step_decay <= 1.0
+        ):
+            raise InvalidParameterError(
+                f"The 'step_decay' parameter of {owner} must be a float in "
+                f"(0.5, 1]. Got {self.step_decay!r} instead."
             )
         check_int(owner, "verbose", self.verbose, 0)
         check_int(owner, "verbose_interval", self.verbose_interval, 1)
@@ -306,7 +336,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 f"but X has {n_features}. Set warm_start=False to start afresh."
             )
         inits = self._check_inits(model, n_samples, n_features, sw)
-        chunk = self.chunk_size or auto_chunk_size(self.n_components, n_features)
+        chunk = (
+            self.batch_size
+            or self.chunk_size
+            or auto_chunk_size(self.n_components, n_features)
+        )
+        self.__dict__.pop("_online_state", None)
         if stream is None:
             source: Any = ArraySource(X, sw, chunk)
         else:
@@ -324,7 +359,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             if self.verbose:
                 _ensure_visible()
                 logger.info("initialisation %d", init)
-            result = run_em(
+            run = run_em if self.batch_size is None else self._minibatch_em
+            result = run(
                 source,
                 model,
                 params,
@@ -365,6 +401,109 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.log_likelihood_history_ = np.array([*best.history, final_ll])
         self.n_samples_fit_ = n_samples
         return labels
+
+    def _minibatch_em(
+        self,
+        source: Any,
+        model: CovarianceModel,
+        params: Params,
+        *,
+        tol: float,
+        max_iter: int,
+        reg_covar: float,
+        **_: Any,
+    ) -> EMResult:
+        """``run_em`` for ``batch_size``: stepwise EM over the source's chunks."""
+        from ._online import minibatch_em
+
+        return minibatch_em(
+            source,
+            model,
+            params,
+            tol=tol,
+            max_iter=max_iter,
+            reg_covar=reg_covar,
+            decay=float(self.step_decay),
+            offset=float(self.step_offset),
+        )
+
+    def partial_fit(
+        self, X: Any, y: Any = None, sample_weight: Any = None
+    ) -> GaussianMixture:
+        """Update the model from one batch of rows (online, stepwise EM).
+
+        The first call initialises the model from its batch (``init_params``
+        or the ``*_init`` parameters) and takes one EM step on it; each later
+        call blends the batch's statistics into running averages with the
+        step size ``eta_t = (t + step_offset) ** -step_decay`` (``t`` = calls
+        so far) and runs the M-step on them (Cappé & Moulines 2009; Liang &
+        Klein 2009).  Each batch is seen once; a model fitted by ``fit`` is
+        continued.  See :mod:`gmmkit._online` for the trade-off against
+        exact EM.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_batch, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_batch,), default=None
+
+        Returns
+        -------
+        self : GaussianMixture
+        """
+        from ._online import first_update, update
+
+        model = self._check_params()
+        state = getattr(self, "_online_state", None)
+        fitted = hasattr(self, "means_")
+        X = check_X(self, X, reset=not fitted)
+        n_samples, n_features = X.shape
+        sw = check_sample_weight(sample_weight, n_samples)
+        w = np.ones(n_samples) if sw is None else sw
+        if state is None:
+            if fitted:
+                self._check_warm_start_compatible()
+                params = self._params()
+            else:
+                n_rows = n_samples if sw is None else int(np.count_nonzero(sw))
+                if n_rows < self.n_components:
+                    raise DataError(
+                        f"the first batch given to partial_fit initialises "
+                        f"n_components={self.n_components} components and needs at "
+                        f"least as many rows (with positive weight); got {n_rows}. "
+                        "Pass a larger first batch."
+                    )
+                inits = self._check_inits(model, n_samples, n_features, sw)
+                chunk = self.chunk_size or auto_chunk_size(
+                    self.n_components, n_features
+                )
+                params = self._initial_params(
+                    ArraySource(X, sw, chunk),
+                    model,
+                    inits,
+                    check_random_state(self.random_state),
+                )
+            params, state, mean_ll = first_update(X, w, model, params, self.reg_covar)
+            self.lower_bounds_ = []
+        else:
+            params, mean_ll = update(
+                X,
+                w,
+                model,
+                self._params(),
+                state,
+                self.reg_covar,
+                float(self.step_decay),
+                float(self.step_offset),
+            )
+        self._online_state = state
+        self._set_params(model, params)
+        self.converged_ = False
+        self.n_iter_ = state.n_updates + 1
+        self.lower_bound_ = mean_ll
+        self.lower_bounds_ = [*getattr(self, "lower_bounds_", []), mean_ll]
+        self.log_likelihood_history_ = np.array([mean_ll * float(w.sum())])
+        return self
 
     def _stream_source(self, X: Any, sample_weight: Any) -> Any:
         """The source for X when it is streamed (file, memmap, chunks, Dask).
