@@ -41,6 +41,7 @@ failed write leaves any previous file untouched.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import io
 import json
@@ -59,8 +60,9 @@ __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load", "save"]
 FORMAT_NAME = "gmmkit-model"
 FORMAT_VERSION = 1
 _META = "__gmmkit__"
-_ATTR = "attr."
-_PARAM = "param."
+#: Prefix of array members (an array's key already starts with ``attr.`` or
+#: ``param.``).
+_DATA = ""
 _KINDS = ("GaussianMixture",)
 #: Attributes every fitted GaussianMixture file must hold.
 _REQUIRED = (
@@ -76,73 +78,172 @@ _REQUIRED = (
 )
 
 
+# ------------------------------------------------------- value encoding
+class _Unstorable(Exception):
+    """A value that the format cannot hold (e.g. a RandomState object)."""
+
+
+def _encode(value: Any, key: str, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """A JSON descriptor of ``value``; numbers that must stay exact go to
+    ``arrays[key...]`` (floats as float64, arrays as they are)."""
+    if value is None:
+        return {"t": "none"}
+    if isinstance(value, (bool, np.bool_)):
+        return {"t": "bool", "v": bool(value)}
+    if isinstance(value, (int, np.integer)):
+        return {"t": "int", "v": int(value)}
+    if isinstance(value, (float, np.floating)):
+        arrays[key] = np.asarray(value, dtype=np.float64)
+        return {"t": "float", "a": key}
+    if isinstance(value, str):
+        return {"t": "str", "v": value}
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biuf":
+            raise _Unstorable(f"an array of dtype {value.dtype}")
+        arrays[key] = value
+        return {"t": "array", "a": key}
+    if isinstance(value, (list, tuple)):
+        if value and all(
+            isinstance(v, (float, np.floating)) and not isinstance(v, bool)
+            for v in value
+        ):
+            arrays[key] = np.asarray(value, dtype=np.float64)
+            return {"t": "floats", "a": key, "tuple": isinstance(value, tuple)}
+        return {
+            "t": "seq",
+            "tuple": isinstance(value, tuple),
+            "items": [_encode(v, f"{key}.{i}", arrays) for i, v in enumerate(value)],
+        }
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {
+            "t": "dict",
+            "items": {k: _encode(v, f"{key}.{k}", arrays) for k, v in value.items()},
+        }
+    cls = type(value)
+    if dataclasses.is_dataclass(value) and cls.__module__.startswith("gmmkit."):
+        return {
+            "t": "dataclass",
+            "cls": f"{cls.__module__}.{cls.__qualname__}",
+            "fields": {
+                f.name: _encode(getattr(value, f.name), f"{key}.{f.name}", arrays)
+                for f in dataclasses.fields(value)
+            },
+        }
+    raise _Unstorable(f"a {cls.__name__} object")
+
+
+def _decode(desc: Any, members: dict[str, np.ndarray], path: Path, what: str) -> Any:
+    """Inverse of :func:`_encode`; builds only plain values, arrays and gmmkit
+    dataclasses (never arbitrary objects)."""
+    if not isinstance(desc, dict) or not isinstance(desc.get("t"), str):
+        raise _fail(path, f"{what} has no valid type descriptor.")
+    t = desc["t"]
+    if t == "none":
+        return None
+    if t in ("bool", "int", "str"):
+        v = desc.get("v")
+        ok = {"bool": (bool,), "int": (int,), "str": (str,)}[t]
+        if not isinstance(v, ok) or (t == "int" and isinstance(v, bool)):
+            raise _fail(path, f"{what} should be a {t}; got {v!r}.")
+        return v
+    if t in ("float", "array", "floats"):
+        key = desc.get("a")
+        name = _DATA + str(key)
+        if name not in members:
+            raise _fail(path, f"the array of {what} ({key!r}) is missing.")
+        arr = members[name]
+        if arr.dtype.kind not in "biuf":
+            raise _fail(path, f"{what} is not numeric (dtype {arr.dtype}).")
+        if t == "array":
+            return arr
+        if arr.dtype.kind != "f" or arr.ndim != (0 if t == "float" else 1):
+            raise _fail(
+                path,
+                f"{what} has shape {arr.shape} and dtype {arr.dtype}; "
+                f"expected a {'scalar' if t == 'float' else 'vector'} of floats.",
+            )
+        if t == "float":
+            return float(arr)
+        items = [float(v) for v in arr]
+        return tuple(items) if desc.get("tuple") else items
+    if t == "seq":
+        raw = desc.get("items")
+        if not isinstance(raw, list):
+            raise _fail(path, f"{what} has no items list.")
+        seq = [_decode(d, members, path, f"{what}[{i}]") for i, d in enumerate(raw)]
+        return tuple(seq) if desc.get("tuple") else seq
+    if t == "dict":
+        raw = desc.get("items")
+        if not isinstance(raw, dict):
+            raise _fail(path, f"{what} has no items object.")
+        return {k: _decode(d, members, path, f"{what}[{k!r}]") for k, d in raw.items()}
+    if t == "dataclass":
+        return _decode_dataclass(desc, members, path, what)
+    raise _fail(path, f"{what} has unknown type {t!r}.")
+
+
+def _decode_dataclass(
+    desc: dict[str, Any], members: dict[str, np.ndarray], path: Path, what: str
+) -> Any:
+    import importlib
+
+    qualified = desc.get("cls")
+    fields = desc.get("fields")
+    if not isinstance(qualified, str) or not isinstance(fields, dict):
+        raise _fail(path, f"{what} is a malformed dataclass entry.")
+    module_name, _, cls_name = qualified.rpartition(".")
+    cls = None
+    if module_name.startswith("gmmkit.") and cls_name.isidentifier():
+        try:
+            cls = getattr(importlib.import_module(module_name), cls_name, None)
+        except ImportError:
+            cls = None
+    if cls is None or not dataclasses.is_dataclass(cls) or not isinstance(cls, type):
+        raise _fail(path, f"{what}: {qualified!r} is not a gmmkit dataclass.")
+    known = {f.name for f in dataclasses.fields(cls)}
+    if set(fields) - known:
+        raise _fail(path, f"{what}: unknown fields {sorted(set(fields) - known)}.")
+    values = {k: _decode(d, members, path, f"{what}.{k}") for k, d in fields.items()}
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise _fail(path, f"{what} is invalid ({exc}).") from None
+
+
 # ----------------------------------------------------------------- writing
-def _attribute_entries(
-    estimator: Any,
-) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """The fitted attributes (public, ending in ``_``) as arrays + kinds."""
-    arrays: dict[str, np.ndarray] = {}
-    kinds: dict[str, str] = {}
+def _attribute_entries(estimator: Any, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Descriptors of the fitted attributes (public names ending in ``_``)."""
+    out: dict[str, Any] = {}
     for name, value in vars(estimator).items():
         if name.startswith("_") or not name.endswith("_"):
             continue
         if name in ("feature_names_in_", "training_summary_"):
             continue  # stored in the JSON metadata
-        if isinstance(value, np.ndarray):
-            if value.dtype.kind not in "biuf":
-                raise ModelFileError(
-                    f"Cannot save attribute {name!r}: dtype {value.dtype} is not "
-                    "numeric."
-                )
-            arrays[name], kinds[name] = value, "array"
-        elif isinstance(value, (bool, np.bool_)):
-            arrays[name], kinds[name] = np.asarray(bool(value)), "bool"
-        elif isinstance(value, (int, np.integer)):
-            arrays[name], kinds[name] = np.asarray(int(value), dtype=np.int64), "int"
-        elif isinstance(value, (float, np.floating)):
-            arrays[name], kinds[name] = np.asarray(value, dtype=np.float64), "float"
-        elif isinstance(value, list) and all(
-            isinstance(v, (int, float, np.number)) for v in value
-        ):
-            arrays[name], kinds[name] = np.asarray(value, dtype=np.float64), "list"
-        elif isinstance(value, str):
-            arrays[name], kinds[name] = np.asarray(value), "str"
-        else:
+        try:
+            out[name] = _encode(value, f"attr.{name}", arrays)
+        except _Unstorable as exc:
             raise ModelFileError(
-                f"Cannot save attribute {name!r} of type {type(value).__name__}."
-            )
-    return arrays, kinds
+                f"Cannot save fitted attribute {name!r}: it holds {exc}."
+            ) from None
+    return out
 
 
-def _split_params(
-    params: dict[str, Any],
-) -> tuple[dict[str, Any], dict[str, np.ndarray], list[str]]:
-    plain: dict[str, Any] = {}
-    arrays: dict[str, np.ndarray] = {}
+def _param_entries(
+    params: dict[str, Any], arrays: dict[str, np.ndarray]
+) -> tuple[dict[str, Any], list[str]]:
+    out: dict[str, Any] = {}
     dropped: list[str] = []
     for name, value in params.items():
-        if value is None or isinstance(value, (bool, str)):
-            plain[name] = value
-        elif isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-            plain[name] = int(value)
-        elif isinstance(value, (float, np.floating)) and np.isfinite(value):
-            plain[name] = float(value)
-        else:
-            try:
-                arr = np.asarray(value)
-            except Exception:  # noqa: BLE001 - any unconvertible object
-                arr = None
-            if arr is not None and arr.dtype.kind in "biuf":
-                plain[name] = None
-                arrays[name] = arr
-            else:
-                plain[name] = None
-                dropped.append(name)
-    return plain, arrays, dropped
+        try:
+            out[name] = _encode(value, f"param.{name}", arrays)
+        except _Unstorable:
+            out[name] = {"t": "none"}
+            dropped.append(name)
+    return out, dropped
 
 
 def _metadata(
-    estimator: Any, kinds: dict[str, str], params: dict[str, Any], dropped: list[str]
+    estimator: Any, attrs: dict[str, Any], params: dict[str, Any], dropped: list[str]
 ) -> dict[str, Any]:
     from . import __version__
     from .covariance import get_model
@@ -169,7 +270,7 @@ def _metadata(
         "feature_names": None if names is None else [str(n) for n in names],
         "params": params,
         "dropped_params": dropped,
-        "attributes": kinds,
+        "attributes": attrs,
         "training": {
             "n_samples": None if n_samples is None else int(n_samples),
             "n_iter": int(estimator.n_iter_),
@@ -200,14 +301,14 @@ def save(estimator: Any, path: str | os.PathLike[str]) -> Path:
             f"{type(estimator).__name__}."
         )
     path = Path(path)
-    arrays, kinds = _attribute_entries(estimator)
-    plain, param_arrays, dropped = _split_params(estimator.get_params(deep=False))
-    meta = _metadata(estimator, kinds, plain, dropped)
+    arrays: dict[str, np.ndarray] = {}
+    attrs = _attribute_entries(estimator, arrays)
+    params, dropped = _param_entries(estimator.get_params(deep=False), arrays)
+    meta = _metadata(estimator, attrs, params, dropped)
     members: dict[str, np.ndarray] = {
         _META: np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     }
-    members.update({_ATTR + k: v for k, v in arrays.items()})
-    members.update({_PARAM + k: v for k, v in param_arrays.items()})
+    members.update({_DATA + k: v for k, v in arrays.items()})
 
     folder = path.parent if str(path.parent) else Path(".")
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
@@ -304,28 +405,20 @@ def _read_metadata(path: Path, members: dict[str, np.ndarray]) -> dict[str, Any]
     return meta
 
 
-def _restore_attribute(path: Path, name: str, kind: Any, arr: np.ndarray) -> Any:
-    if kind == "array":
-        if arr.dtype.kind not in "biuf":
-            raise _fail(path, f"attribute {name!r} is not numeric.")
-        return arr
-    if arr.ndim != (0 if kind != "list" else 1):
-        raise _fail(path, f"attribute {name!r} has shape {arr.shape}.")
-    if kind == "list" and arr.dtype.kind == "f":
-        return [float(v) for v in arr]
-    if kind == "bool" and arr.dtype.kind == "b":
-        return bool(arr)
-    if kind == "int" and arr.dtype.kind in "iu":
-        return int(arr)
-    if kind == "float" and arr.dtype.kind == "f":
-        return float(arr)
-    if kind == "str" and arr.dtype.kind == "U":
-        return str(arr)
-    raise _fail(path, f"attribute {name!r} of kind {kind!r} has dtype {arr.dtype}.")
-
-
 def _check_parameters(path: Path, est: Any) -> None:
     """Shapes and values of the restored parameters, against the model."""
+    arrays = (
+        "weights_",
+        "means_",
+        "covariances_",
+        "precisions_cholesky_",
+        "precisions_",
+    )
+    for name in arrays:
+        if not isinstance(getattr(est, name), np.ndarray):
+            raise _fail(path, f"{name} is not an array.")
+    if not isinstance(est.n_features_in_, int) or not isinstance(est.n_components, int):
+        raise _fail(path, "n_features_in_ and n_components must be integers.")
     model = est._model()
     weights = est.weights_
     means = est.means_
@@ -354,13 +447,7 @@ def _check_parameters(path: Path, est: Any) -> None:
                 f"{name} has shape {tuple(arr.shape)}; a {model.name} model with "
                 f"{k} components and {d} features needs {tuple(shape)}.",
             )
-    for name in (
-        "weights_",
-        "means_",
-        "covariances_",
-        "precisions_cholesky_",
-        "precisions_",
-    ):
+    for name in arrays:
         arr = getattr(est, name)
         if arr.dtype.kind != "f" or not np.isfinite(arr).all():
             raise _fail(path, f"{name} holds non-finite or non-float values.")
@@ -387,27 +474,28 @@ def load(path: str | os.PathLike[str]) -> Any:
     meta = _read_metadata(path, members)
     est = GaussianMixture()
     known = est.get_params(deep=False)
-    params = dict(meta["params"])
-    for name in list(members):
-        if name.startswith(_PARAM):
-            params[name[len(_PARAM) :]] = members[name]
-    unknown = sorted(set(params) - set(known))
+    unknown = sorted(set(meta["params"]) - set(known))
     if unknown:
         raise _fail(
             path,
             f"unknown parameter(s) {unknown} (written by a newer gmmkit?).",
         )
-    est.set_params(**params)
-    kinds = meta["attributes"]
+    params = {
+        name: _decode(desc, members, path, f"parameter {name!r}")
+        for name, desc in meta["params"].items()
+    }
+    try:
+        est.set_params(**params)
+    except (TypeError, ValueError) as exc:
+        raise _fail(path, f"its parameters are invalid ({exc}).") from None
+    attrs = meta["attributes"]
     for name in _REQUIRED:
-        if name not in kinds or _ATTR + name not in members:
+        if name not in attrs:
             raise _fail(path, f"the fitted attribute {name!r} is missing.")
-    for name, kind in kinds.items():
+    for name, desc in attrs.items():
         if not isinstance(name, str) or not name.endswith("_") or name.startswith("_"):
             raise _fail(path, f"{name!r} is not a fitted attribute name.")
-        if _ATTR + name not in members:
-            raise _fail(path, f"the fitted attribute {name!r} is missing.")
-        setattr(est, name, _restore_attribute(path, name, kind, members[_ATTR + name]))
+        setattr(est, name, _decode(desc, members, path, f"attribute {name!r}"))
     cov = meta.get("covariance_type", {})
     fitted = cov.get("fitted") if isinstance(cov, dict) else None
     try:
