@@ -82,8 +82,9 @@ def assert_same_fit(ours, theirs, X, rtol=1e-9):
     assert_allclose(ours.lower_bound_, theirs.lower_bound_, rtol=rtol)
     # The first bound of a seeded start (variances of reg_covar) is a sum of
     # Mahalanobis distances ~1e7 that scikit-learn's expanded quadratic form
-    # only gets to ~1e-8; every later one agrees to rtol.
-    assert_allclose(ours.lower_bounds_[0], theirs.lower_bounds_[0], rtol=1e-7)
+    # only gets to ~1e-6 (gmmkit's matches a solve-based oracle to ~1e-15, see
+    # tests/test_speed_paths.py); every later one agrees to rtol.
+    assert_allclose(ours.lower_bounds_[0], theirs.lower_bounds_[0], rtol=1e-5)
     assert_allclose(ours.lower_bounds_[1:], theirs.lower_bounds_[1:], rtol=rtol)
     assert_allclose(ours.bic(X), theirs.bic(X), rtol=rtol)
     assert_allclose(ours.aic(X), theirs.aic(X), rtol=rtol)

@@ -24,8 +24,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import logsumexp
 
+from . import _kernels
 from .covariance import CovarianceModel
 
 # scikit-learn adds this to every n_k so that an empty component divides by a
@@ -131,6 +131,16 @@ def weighted_log_prob(
     X: np.ndarray, model: CovarianceModel, params: Params, shift: np.ndarray
 ) -> np.ndarray:
     """``log pi_k + log N(x | mu_k, Sigma_k)`` for one chunk, shape (n, K)."""
+    kind = _kernels.applicable(model.name, X.shape[1])
+    if kind is not None:
+        k, d = params.means.shape
+        factors = _kernels.dense_factors(
+            kind, model.name, params.precisions_cholesky, k, d
+        )
+        logc = _kernels.log_constants(kind, params.weights, factors, d)
+        return _kernels.log_prob_chunk(
+            kind, X, shift, params.means - shift, factors, logc
+        )
     with np.errstate(divide="ignore"):
         log_w = np.log(params.weights)
     out = model.log_gaussian(
@@ -143,7 +153,14 @@ def weighted_log_prob(
 def _accumulate(
     stats: SuffStats, Xs: np.ndarray, rw: np.ndarray, centres_s: np.ndarray
 ) -> None:
-    """Add the moments of shifted rows ``Xs`` with weighted responsibilities."""
+    """Add moments of shifted rows ``Xs`` about each ``centres_s[k]`` exactly.
+
+    The reference path: one ``(rows, d)`` difference per component, so the
+    moments are centred on each component's own centre without cancellation.
+    The E-step uses :func:`_accumulate_fast` and falls back to this path only
+    for the components whose centres are far (in their own units) from the
+    common shift.
+    """
     stats.n += rw.sum(axis=0)
     full = stats.s2.ndim == 3
     diff = np.empty_like(Xs)
@@ -159,23 +176,182 @@ def _accumulate(
             stats.s2[k] += r @ (diff * diff)
 
 
+#: Moments are gathered about the common shift and re-centred on each
+#: component's centre afterwards; that re-centring loses about
+#: ``log10(_RECENTRE_LIMIT)`` digits at most, beyond which a component takes
+#: the exact per-component path (see :func:`_far_components`).
+_RECENTRE_LIMIT = 1e4
+
+
+def _far_components(model: CovarianceModel, params: Params, centres_s: np.ndarray):
+    """Components whose centre is too far from the shift to re-centre safely.
+
+    Rounding in moments taken about the shift is of order ``eps * |delta|^2``
+    per entry (``delta`` = centre minus shift); relative to the component's
+    covariance that is ``eps * |delta|^2 * lambda_max(precision)``, bounded
+    by ``|delta|^2 * ||P||_F^2`` with ``P`` the precision factor.
+    """
+    k, d = centres_s.shape
+    d2 = centres_s * centres_s
+    prec = model.precisions_from_cholesky(params.precisions_cholesky)
+    dense = np.asarray(model.dense(prec, k, d), dtype=np.float64)
+    if model.moments == "full":
+        worst = d2.sum(axis=1) * np.abs(dense).sum(axis=(1, 2))
+    else:
+        worst = (d2 * np.diagonal(dense, axis1=1, axis2=2)).max(axis=1, initial=0.0)
+    return np.nonzero(~(worst < _RECENTRE_LIMIT))[0]
+
+
+def _pair_index(d: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.triu_indices(d)
+
+
+def _accumulate_fast(
+    stats: SuffStats,
+    Xs: np.ndarray,
+    rw: np.ndarray,
+    centres_s: np.ndarray,
+    far: np.ndarray,
+) -> None:
+    """Add moments of shifted rows with all components in a few GEMMs.
+
+    Raw moments about the shift, ``R^T X`` and ``R^T (x x^T)`` (the latter as
+    one product with the upper-triangle outer products of the rows for small
+    ``d``, or one symmetric rank-k update per component for large ``d``), are
+    re-centred on the component centres in float64.  Components listed in
+    ``far`` take the exact per-component path instead.
+    """
+    n_rows, d = Xs.shape
+    nk = rw.sum(axis=0, dtype=np.float64)
+    s1g = (rw.T @ Xs).astype(np.float64, copy=False)
+    full = stats.s2.ndim == 3
+    c = centres_s
+    if full:
+        if d <= _PAIR_MAP_MAX_D:
+            iu, ju = _pair_index(d)
+            pairs = Xs[:, iu]
+            pairs *= Xs[:, ju]
+            upper = (rw.T @ pairs).astype(np.float64, copy=False)
+            s2g = np.zeros((rw.shape[1], d, d))
+            s2g[:, iu, ju] = upper
+            s2g[:, ju, iu] = upper
+        else:
+            s2g = np.empty((rw.shape[1], d, d))
+            buf = np.empty_like(Xs)
+            sq = np.sqrt(rw)
+            for k in range(rw.shape[1]):
+                np.multiply(Xs, sq[:, k, None], out=buf)
+                s2g[k] = buf.T @ buf
+        cross = s1g[:, :, None] * c[:, None, :]
+        s2 = s2g - cross - cross.transpose(0, 2, 1)
+        s2 += nk[:, None, None] * (c[:, :, None] * c[:, None, :])
+    else:
+        s2g = (rw.T @ (Xs * Xs)).astype(np.float64, copy=False)
+        s2 = s2g - 2.0 * c * s1g + nk[:, None] * c * c
+    s1 = s1g - nk[:, None] * c
+    if far.size:
+        exact = SuffStats.zeros(c[far], "full" if full else "diag")
+        _accumulate(exact, Xs.astype(np.float64, copy=False), rw[:, far].astype(
+            np.float64, copy=False), c[far])
+        s1[far] = exact.s1
+        s2[far] = exact.s2
+    stats.n += nk
+    stats.s1 += s1
+    stats.s2 += s2
+
+
+#: Up to this many features the second moments of all components come from
+#: one product with the rows' outer products ((rows, d(d+1)/2) work array);
+#: above it one symmetric rank-k product per component is cheaper.
+_PAIR_MAP_MAX_D = 24
+
+
+def _resp_inplace(log_prob: np.ndarray) -> np.ndarray:
+    """Turn ``log_prob`` into responsibilities in place; return log-normaliser."""
+    top = log_prob.max(axis=1)
+    top[~np.isfinite(top)] = 0.0
+    log_prob -= top[:, None]
+    np.exp(log_prob, out=log_prob)
+    total = log_prob.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_prob /= total[:, None]
+        log_norm = np.log(total)
+    log_norm += top
+    return log_norm
+
+
 def estep_stats(chunks: Chunks, model: CovarianceModel, params: Params) -> SuffStats:
-    """One E-step over all chunks: statistics about the current means."""
+    """One E-step over all chunks: statistics about the current means.
+
+    Chunks of float32 rows are computed in float32 (densities, products);
+    the statistics themselves are accumulated in float64.
+    """
     stats = SuffStats.zeros(params.means, model.moments)
     shift = params.centre()
     centres_s = params.means - shift
+    k, d = params.means.shape
+    kind = _kernels.applicable(model.name, d)
+    if kind is not None:
+        factors = _kernels.dense_factors(
+            kind, model.name, params.precisions_cholesky, k, d
+        )
+        logc = _kernels.log_constants(kind, params.weights, factors, d)
+        for _, X, w in chunks:
+            n, s1, s2, loglik, weight = _kernels.estep_chunk(
+                kind, X, w, shift, centres_s, factors, logc
+            )
+            stats.n += n
+            stats.s1 += s1
+            stats.s2 += s2
+            stats.loglik += loglik
+            stats.weight += weight
+            stats.rows += X.shape[0]
+        return stats
+    far = _far_components(model, params, centres_s)
+    cache: dict[type, Params] = {}
     for _, X, w in chunks:
-        log_prob = weighted_log_prob(X, model, params, shift)
-        log_norm = logsumexp(log_prob, axis=1)
+        p, sh = _params_for(X.dtype, params, shift, cache)
+        Xs = X - sh
+        log_prob = _shifted_log_prob(Xs, model, p, sh)
+        log_norm = _resp_inplace(log_prob)
         keep = w > 0
         if not keep.all():
-            log_prob, log_norm, X, w = log_prob[keep], log_norm[keep], X[keep], w[keep]
-        resp = np.exp(log_prob - log_norm[:, None])
-        _accumulate(stats, X - shift, resp * w[:, None], centres_s)
-        stats.loglik += float(w @ log_norm)
+            log_prob, log_norm = log_prob[keep], log_norm[keep]
+            Xs, w = Xs[keep], w[keep]
+        if np.all(w == 1.0):
+            rw = log_prob
+        else:
+            rw = log_prob * w.astype(log_prob.dtype)[:, None]
+        _accumulate_fast(stats, Xs, rw, centres_s, far)
+        stats.loglik += float(w @ log_norm.astype(np.float64))
         stats.weight += float(w.sum())
         stats.rows += X.shape[0]
     return stats
+
+
+def _params_for(dtype, params: Params, shift: np.ndarray, cache: dict):
+    """Parameters (and shift) cast to the chunk's float dtype (cached)."""
+    if dtype == np.float64 or dtype not in (np.float32,):
+        return params, shift
+    key = np.dtype(dtype).type
+    if key not in cache:
+        cache[key] = Params(
+            params.weights,
+            params.means.astype(dtype),
+            params.covariances,
+            params.precisions_cholesky.astype(dtype),
+        )
+    return cache[key], shift.astype(dtype)
+
+
+def _shifted_log_prob(
+    Xs: np.ndarray, model: CovarianceModel, params: Params, shift: np.ndarray
+) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        log_w = np.log(params.weights).astype(Xs.dtype)
+    out = model.log_gaussian(Xs, params.means - shift, params.precisions_cholesky)
+    out += log_w
+    return out
 
 
 def resp_stats(
@@ -215,4 +391,16 @@ def score_chunks(
     shift = params.centre()
     for start, X, _ in chunks:
         log_prob = weighted_log_prob(X, model, params, shift)
-        yield start, log_prob, logsumexp(log_prob, axis=1)
+        yield start, log_prob, _logsumexp_rows(log_prob)
+
+
+def _logsumexp_rows(log_prob: np.ndarray) -> np.ndarray:
+    """``log(sum(exp(log_prob), axis=1))`` without scipy's per-call overhead."""
+    top = log_prob.max(axis=1)
+    top[~np.isfinite(top)] = 0.0
+    tmp = log_prob - top[:, None]
+    np.exp(tmp, out=tmp)
+    with np.errstate(divide="ignore"):
+        out = np.log(tmp.sum(axis=1))
+    out += top
+    return out

@@ -1,0 +1,165 @@
+"""Compiled E-step kernels (numba) for few features.
+
+With few features the E-step is dominated not by arithmetic but by passes
+over ``(rows, K)`` and ``(rows, K, d)`` temporaries, which numpy makes one
+operation at a time.  These kernels do the whole E-step of a row in one go --
+the Mahalanobis distance to every component, the log-sum-exp, the
+responsibilities and the moment updates -- with no temporaries, each thread on
+its own block of rows with its own accumulators (a thread per core), so both cores
+are busy.  The moments are taken about each component's own centre
+directly, so no re-centring (and no cancellation) is needed.
+
+Arithmetic is float64 whatever the input dtype (float32 rows are read and
+widened one at a time).  They are compiled on first use and cached on disk
+(``cache=True``); importing this module compiles nothing.  Without numba (or
+with the environment variable ``GMMKIT_DISABLE_NUMBA=1``) :func:`available`
+is False and gmmkit uses its numpy/BLAS path.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+
+import numpy as np
+
+# numba is imported (and the kernels compiled or loaded from cache) only on
+# first use, so ``import gmmkit`` stays fast.
+_HAVE_NUMBA = (
+    os.environ.get("GMMKIT_DISABLE_NUMBA", "") in ("", "0")
+    and importlib.util.find_spec("numba") is not None
+)
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+#: Covariance models whose density the kernels reproduce, by mclust name:
+#: an upper precision factor per component (or shared), or a diagonal one.
+FULL_MODELS = frozenset({"VVV", "EEE"})
+DIAG_MODELS = frozenset({"VVI", "VII"})
+
+#: Largest number of features for which the compiled kernels beat the
+#: BLAS path (measured with benchmarks/run.py on 2 cores: at d = 16 the GEMM
+#: formulation wins for full covariances, the compiled one for diagonal).
+MAX_FEATURES = {"full": 8, "diag": 32}
+
+
+def available() -> bool:
+    """True when numba could be imported (and is not disabled)."""
+    return _HAVE_NUMBA
+
+
+def applicable(model_name: str, n_features: int) -> str | None:
+    """Which kernel ("full" / "diag") serves this model and size, or None."""
+    if not _HAVE_NUMBA:
+        return None
+    kind = (
+        "full" if model_name in FULL_MODELS else "diag" if model_name in DIAG_MODELS
+        else None
+    )
+    if kind is None or n_features > MAX_FEATURES[kind]:
+        return None
+    return kind
+
+
+def dense_factors(
+    kind: str, model_name: str, prec_chol: np.ndarray, k: int, d: int
+) -> np.ndarray:
+    """Precision factors as (K, d, d) upper factors or (K, d) precisions."""
+    if kind == "full":
+        factors = prec_chol if prec_chol.ndim == 3 else prec_chol[None]
+        return np.ascontiguousarray(np.broadcast_to(factors, (k, d, d)))
+    if prec_chol.ndim == 3:  # "VVI"/"VII" under mclust names: (K, d, d) diagonal
+        prec_chol = np.diagonal(prec_chol, axis1=1, axis2=2)
+    prec = prec_chol**2
+    if prec.ndim == 1:
+        prec = np.repeat(prec[:, None], d, axis=1)
+    return np.ascontiguousarray(prec)
+
+
+def log_constants(
+    kind: str, weights: np.ndarray, factors: np.ndarray, d: int
+) -> np.ndarray:
+    """``log pi_k + log det P_k - d/2 log(2 pi)`` per component."""
+    with np.errstate(divide="ignore"):
+        log_w = np.log(weights)
+        if kind == "full":
+            log_det = np.log(np.diagonal(factors, axis1=1, axis2=2)).sum(axis=1)
+        else:
+            log_det = 0.5 * np.log(factors).sum(axis=1)
+    return np.ascontiguousarray(log_w + log_det - 0.5 * d * _LOG_2PI)
+
+
+_POOL: list = []
+
+
+def _impl():
+    """The compiled kernels (numba is imported here, on first use)."""
+    from . import _kernels_impl
+
+    return _kernels_impl
+
+
+def _threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _map_blocks(fn, n: int, min_rows: int = 4096) -> list:
+    """Run ``fn(start, stop)`` on one block of rows per thread; return results."""
+    t = min(_threads(), max(1, n // min_rows))
+    step = -(-n // t)
+    bounds = [(i * step, min(n, (i + 1) * step)) for i in range(t)]
+    if t == 1:
+        return [fn(*bounds[0])]
+    if not _POOL:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL.append(ThreadPoolExecutor(_threads(), thread_name_prefix="gmmkit"))
+    return list(_POOL[0].map(lambda b: fn(*b), bounds))
+
+
+def estep_chunk(kind, X, w, shift, means_s, factors, logc):
+    """Statistics of one chunk about each component's centre.
+
+    Returns ``(n, s1, s2, loglik, weight)``; rows with weight <= 0 are skipped.
+    """
+    impl = _impl()
+    block = impl.block_full if kind == "full" else impl.block_diag
+    k, d = means_s.shape
+    X = np.ascontiguousarray(X)
+    w = np.ascontiguousarray(w, dtype=np.float64)
+
+    def run(start: int, stop: int):
+        n_ = np.zeros(k)
+        s1 = np.zeros((k, d))
+        s2 = np.zeros((k, d, d) if kind == "full" else (k, d))
+        tot = np.zeros(2)
+        block(X, w, shift, means_s, factors, logc, start, stop, n_, s1, s2, tot)
+        return n_, s1, s2, tot
+
+    parts = _map_blocks(run, X.shape[0])
+    n_ = sum(p[0] for p in parts)
+    s1 = sum(p[1] for p in parts)
+    s2 = sum(p[2] for p in parts)
+    tot = sum(p[3] for p in parts)
+    if kind == "full":
+        lower = np.tril_indices(d, -1)
+        s2[:, lower[0], lower[1]] = s2[:, lower[1], lower[0]]
+    return n_, s1, s2, float(tot[0]), float(tot[1])
+
+
+def log_prob_chunk(kind, X, shift, means_s, factors, logc):
+    """``log pi_k + log N(x | mu_k, Sigma_k)`` of one chunk, shape (n, K)."""
+    impl = _impl()
+    fn = impl.logprob_full if kind == "full" else impl.logprob_diag
+    X = np.ascontiguousarray(X)
+    out = np.empty((X.shape[0], means_s.shape[0]))
+
+    def run(start: int, stop: int) -> None:
+        fn(X, shift, means_s, factors, logc, start, stop, out[start:stop])
+
+    _map_blocks(run, X.shape[0])
+    return out
