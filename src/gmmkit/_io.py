@@ -310,17 +310,34 @@ def save(estimator: Any, path: str | os.PathLike[str]) -> Path:
     }
     members.update({_DATA + k: v for k, v in arrays.items()})
 
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as handle:
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as handle:
             np.savez(handle, **members)  # type: ignore[arg-type]
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
+
+    atomic_write(path, write)
+    return path
+
+
+def atomic_write(path: str | os.PathLike[str], write: Any) -> Path:
+    """Call ``write(tmp_name)`` on a new file next to ``path``, then move it
+    over ``path`` with :func:`os.replace`; on any failure the temporary file
+    is removed and ``path`` is untouched.  The file gets the usual permissions
+    (``0o666`` less the umask)."""
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        write(tmp)
+        os.replace(tmp, path)
     except BaseException:
         try:
-            os.unlink(tmp_name)
+            os.unlink(tmp)
         except OSError:
             pass
         raise
