@@ -16,6 +16,7 @@ from ._errors import (
     ModelFileError,
 )
 from ._io import load
+from ._prior import ConjugatePrior
 from .covariance import COVARIANCE_TYPES
 from .mixture import GaussianMixture
 
@@ -23,6 +24,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "COVARIANCE_TYPES",
+    "ConjugatePrior",
     "DataError",
     "DataTypeError",
     "FitError",

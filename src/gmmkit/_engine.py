@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._errors import FitError
+from ._prior import ResolvedPrior
 from ._stats import Chunks, Params, SuffStats, estep_stats
 from .covariance import CovarianceModel
 
@@ -45,8 +46,15 @@ def m_step(
     stats: SuffStats,
     reg_covar: float,
     previous: Params | None,
+    prior: ResolvedPrior | None = None,
 ) -> Params:
     """Maximisation step from sufficient statistics alone.
+
+    With a ``prior`` (mclust's conjugate prior) it is the MAP step: the means
+    are shrunk towards the prior mean and the covariances come from the
+    model's ordinary M-step on the prior-modified counts and scatter
+    (:meth:`gmmkit._prior.ResolvedPrior.map_statistics`); weights stay
+    ``n_k / n``.
 
     A component that has lost (practically) all its points keeps its previous
     mean and covariance and gets the weight its count gives it (close to 0),
@@ -66,7 +74,10 @@ def m_step(
             "'random_from_data'), deduplicate X, or check resp_init / "
             "sample_weight."
         )
-    covariances = model.covariances_from_scatter(nk, scatter, reg_covar)
+    counts = nk
+    if prior is not None:
+        counts, means, scatter = prior.map_statistics(nk, means, scatter)
+    covariances = model.covariances_from_scatter(counts, scatter, reg_covar)
     if empty.any():
         assert previous is not None
         means[empty] = previous.means[empty]
@@ -100,6 +111,7 @@ def run_em(
     lower_bound: float = -np.inf,
     on_iteration: Callable[[int, float, float], None] | None = None,
     estep: Callable[[Chunks, CovarianceModel, Params], SuffStats] = estep_stats,
+    prior: ResolvedPrior | None = None,
 ) -> EMResult:
     """Run EM from ``params`` for at most ``max_iter`` iterations.
 
@@ -117,7 +129,7 @@ def run_em(
         history.append(stats.loglik)
         lower_bound = stats.loglik / stats.weight
         lower_bounds.append(lower_bound)
-        params = m_step(model, stats, reg_covar, params)
+        params = m_step(model, stats, reg_covar, params, prior)
         change = lower_bound - previous_bound
         if on_iteration is not None:
             on_iteration(n_iter, lower_bound, change)

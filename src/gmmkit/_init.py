@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ._engine import m_step
+from ._prior import ResolvedPrior
 from ._stats import Params, SuffStats, resp_stats
 from .covariance import CovarianceModel
 from .sources import INIT_SAMPLE_SIZE, ArraySource, reservoir_sample
@@ -102,8 +103,11 @@ def params_from_resp(
     resp_of: RespOf,
     n_components: int,
     reg_covar: float,
+    prior: ResolvedPrior | None = None,
 ) -> Params:
     """One M-step from responsibilities (mclust's ``me`` starts like this).
+
+    With a ``prior`` it is the MAP M-step (see :func:`gmmkit._engine.m_step`).
 
     Moments are taken about the mean of the first chunk, a point inside the
     data, which keeps them accurate for data far from the origin.
@@ -113,7 +117,7 @@ def params_from_resp(
     centre = (w0 @ X0) / w0.sum() if w0.sum() > 0 else X0.mean(axis=0)
     centres = np.repeat(centre[None, :], n_components, axis=0)
     stats = resp_stats(source, resp_of, centres, model.moments)
-    params = m_step(model, stats, reg_covar, previous=None)
+    params = m_step(model, stats, reg_covar, previous=None, prior=prior)
     # scikit-learn divides the first counts by the total weight without
     # renormalising; keep that so both libraries start from the same point.
     nk = stats.n + 10 * np.finfo(np.float64).eps

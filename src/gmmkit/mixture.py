@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._engine import EMResult, check_loglik, run_em
 from ._errors import DataError, InvalidParameterError
 from ._init import INIT_METHODS, initial_resp, params_from_resp, sampled_start
+from ._prior import ConjugatePrior, ResolvedPrior, check_prior, resolve_prior
 from ._stats import Params, estep_stats, score_chunks
 from ._validation import (
     check_array_param,
@@ -97,6 +98,18 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Rows per chunk in every pass over the data; memory of a fit is
         O(chunk_size * n_components * n_features).  ``None`` picks a size with
         about 16 MiB of work arrays.
+    prior : None, "default", dict or :class:`gmmkit.ConjugatePrior`, default=None
+        ``None``: maximum likelihood.  Otherwise MAP-EM with R mclust's
+        conjugate prior (Fraley & Raftery 2007): ``"default"`` is mclust's
+        ``priorControl()`` (shrinkage 0.01 towards the data mean, ``dof =
+        n_features + 2``, scale from the data variance as mclust's
+        ``defaultPrior``); a dict or ``ConjugatePrior(shrinkage=, mean=, dof=,
+        scale=)`` sets hyperparameters (the ones left out take those
+        defaults).  Available for E, V, EII, VII, EEI, VEI, EVI, VVI, EEE, EEV,
+        VEV and VVV (full, tied, diag, spherical), the models mclust fits with
+        a prior.  ``reg_covar`` is still added; use ``reg_covar=0`` to get
+        mclust's numbers.  The log-likelihood, ``bic`` and ``aic`` stay those
+        of the data, as mclust reports them.  See :mod:`gmmkit._prior`.
 
     Attributes
     ----------
@@ -120,6 +133,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     log_likelihood_history_ : ndarray of shape (n_iter_ + 1,)
         Total (weighted) log-likelihood of the starting parameters and after
         every iteration; the last entry is that of the fitted model.
+    prior_ : ConjugatePrior or None
+        The prior's hyperparameters with every default filled in (``None``
+        without a prior).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when X has string column names (e.g. a DataFrame).
@@ -155,6 +171,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         verbose: int = 0,
         verbose_interval: int = 10,
         chunk_size: int | None = None,
+        prior: Any = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -175,6 +192,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.chunk_size = chunk_size
+        self.prior = prior
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> CovarianceModel:
@@ -205,6 +223,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_int(owner, "verbose", self.verbose, 0)
         check_int(owner, "verbose_interval", self.verbose_interval, 1)
         check_int(owner, "chunk_size", self.chunk_size, 1, allow_none=True)
+        check_prior(owner, self.prior)
         try:
             check_random_state(self.random_state)
         except ValueError:
@@ -347,6 +366,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         else:
             source = stream.with_chunk_size(chunk)
         random_state = check_random_state(self.random_state)
+        prior = self._resolve_prior(model, source, n_features)
 
         best: EMResult | None = None
         for init in range(1 if continuing else self.n_init):
@@ -354,7 +374,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 params = self._params()
                 start_bound = float(self.lower_bound_)  # type: ignore[has-type]
             else:
-                params = self._initial_params(source, model, inits, random_state)
+                params = self._initial_params(
+                    source, model, inits, random_state, prior=prior
+                )
                 start_bound = -np.inf
             if self.verbose:
                 _ensure_visible()
@@ -370,6 +392,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 lower_bound=start_bound,
                 on_iteration=self._log_iteration,
                 estep=getattr(source, "estep", estep_stats),
+                prior=prior,
             )
             if self.verbose:
                 logger.info(
@@ -530,6 +553,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         model: CovarianceModel,
         inits: tuple[Any, Any, Any, Any],
         random_state: np.random.RandomState,
+        prior: ResolvedPrior | None = None,
     ) -> Params:
         weights, means, precisions, resp = inits
         k = self.n_components
@@ -549,7 +573,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         else:
             resp_of = initial_resp(self.init_params, source, k, random_state)
         if resp_of is not None:
-            params = params_from_resp(source, model, resp_of, k, self.reg_covar)
+            params = params_from_resp(
+                source, model, resp_of, k, self.reg_covar, prior=prior
+            )
         elif sampled is not None:
             params = sampled
         else:
@@ -590,6 +616,22 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 labels[start:stop] = log_prob.argmax(axis=1)
         check_loglik(total)
         return total, labels
+
+    def _resolve_prior(
+        self, model: CovarianceModel, source: Any, n_features: int
+    ) -> ResolvedPrior | None:
+        """The prior's hyperparameters for this fit (``prior_``), or None."""
+        spec = check_prior(type(self).__name__, self.prior)
+        if spec is None:
+            self.prior_ = None
+            return None
+        resolved = resolve_prior(
+            spec, model.name, source, self.n_components, n_features
+        )
+        self.prior_ = ConjugatePrior(
+            resolved.shrinkage, resolved.mean, resolved.dof, resolved.scale
+        )
+        return resolved
 
     def _log_iteration(self, n_iter: int, bound: float, change: float) -> None:
         if self.verbose >= 2 and n_iter % self.verbose_interval == 0:
