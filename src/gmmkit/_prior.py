@@ -26,8 +26,9 @@ to a modified scatter and modified counts: :meth:`ResolvedPrior.map_statistics`
 computes them.  The per-model rules (:data:`_RULES`) reproduce the M-steps of
 mclust 6.0's EM (``me``, ``Mclust``) exactly, including its particularities:
 model EII ignores the prior scale, VEV ignores ``dof``, and EEI keeps the
-unshrunk means.  (For EII, EEI, EVI and EEV mclust's stand-alone ``mstep``
-uses other MAP formulas than its EM; gmmkit follows the EM.)  mclust has no
+unshrunk means.  (mclust's stand-alone ``mstep`` uses other MAP formulas
+than its EM for EII, EEI, EVI and EEV, and with shrinkage 0 also for E, V and
+VVV; gmmkit follows the EM, which is what ``me`` and ``Mclust`` fit.)  mclust has no
 MAP M-step for EVE, VEE, VVE and EVV; gmmkit refuses them too.
 
 The mixing weights stay ``n_k / n`` (no prior on them), and the reported
@@ -196,24 +197,24 @@ class _Rule:
 # it yields (S_k = W_k + B_k, n = sum_k n_k, L = scale); m = 1 with a prior
 # on the means (shrinkage > 0), else 0.
 _RULES: dict[str, _Rule] = {
-    # sigma^2 = (L + sum_k S_k) / (n + nu + G m + 2)
-    "E": _Rule(lambda g, d: 1.0 / g, lambda nu, g, d, m: (nu + g * m + 2) / g),
-    # sigma_k^2 = (L + S_k) / (n_k + nu + m + 2)
-    "V": _Rule(lambda g, d: 1.0, lambda nu, g, d, m: nu + m + 2),
-    # sigma^2 = sum_k tr S_k / (n d + nu + G d m + 2); mclust leaves L out
-    "EII": _Rule(lambda g, d: 0.0, lambda nu, g, d, m: (nu + g * d * m + 2) / (g * d)),
+    # sigma^2 = (L + sum_k S_k) / (n + nu + G + 2)
+    "E": _Rule(lambda g, d: 1.0 / g, lambda nu, g, d, m: (nu + g + 2) / g),
+    # sigma_k^2 = (L + S_k) / (n_k + nu + 3)
+    "V": _Rule(lambda g, d: 1.0, lambda nu, g, d, m: nu + 3),
+    # sigma^2 = sum_k tr S_k / (n d + nu + G d + 2); mclust leaves L out
+    "EII": _Rule(lambda g, d: 0.0, lambda nu, g, d, m: (nu + g * d + 2) / (g * d)),
     # sigma_k^2 = (L + tr S_k) / (n_k d + nu + d m + 2)
     "VII": _Rule(lambda g, d: 1.0 / d, lambda nu, g, d, m: (nu + d * m + 2) / d),
-    # B_jj = (L + sum_k S_kjj) / (n + nu + 2); the means stay unshrunk
+    # B_jj = (L + sum_k S_kjj) / (n + nu + m + 1); the means stay unshrunk
     "EEI": _Rule(
         lambda g, d: 1.0 / g,
-        lambda nu, g, d, m: (nu + 2) / g,
+        lambda nu, g, d, m: (nu + m + 1) / g,
         shrink_means=False,
     ),
     # lambda_k = sum_j (L + S_kjj) / A_j / (n_k d + nu + m + 2), A as without prior
     "VEI": _Rule(lambda g, d: 1.0, lambda nu, g, d, m: (nu + m + 2) / d),
-    # lambda = sum_k |L + diag S_k|^(1/d) / (n + nu + 2)
-    "EVI": _Rule(lambda g, d: 1.0, lambda nu, g, d, m: (nu + 2) / g),
+    # lambda = sum_k |L + diag S_k|^(1/d) / (n + nu + m + 1)
+    "EVI": _Rule(lambda g, d: 1.0, lambda nu, g, d, m: (nu + m + 1) / g),
     # Sigma_kjj = (L + S_kjj) / (n_k + nu + m + 2)
     "VVI": _Rule(lambda g, d: 1.0, lambda nu, g, d, m: nu + m + 2),
     # Sigma = (L + sum_k S_k) / (n + nu + d + G m + 1)
@@ -223,8 +224,8 @@ _RULES: dict[str, _Rule] = {
     "EEV": _Rule(lambda g, d: 1.0, lambda nu, g, d, m: (nu + d + m + 1) / g),
     # VEV's iteration on L + S_k with the plain counts (mclust ignores nu)
     "VEV": _Rule(lambda g, d: 1.0, lambda nu, g, d, m: 0.0),
-    # Sigma_k = (L + S_k) / (n_k + nu + d + m + 1)
-    "VVV": _Rule(lambda g, d: 1.0, lambda nu, g, d, m: nu + d + m + 1),
+    # Sigma_k = (L + S_k) / (n_k + nu + d + 2)
+    "VVV": _Rule(lambda g, d: 1.0, lambda nu, g, d, m: nu + d + 2),
 }
 
 

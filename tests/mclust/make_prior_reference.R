@@ -120,6 +120,26 @@ for (h in hyper) {
   }
 }
 
+# One-dimensional models with explicit hyperparameters.
+x1 <- data_sets$eruptions
+z1 <- soft_z(length(x1), 2)
+explicit_1d <- list()
+for (h in list(list(shrinkage = 0.5, mean = 3, dof = 5, scale = 0.4),
+               list(shrinkage = 0, mean = mean(x1), dof = 11, scale = 0.2))) {
+  for (m in c("E", "V")) {
+    pc <- priorControl(functionName = "fixedPrior", shrinkage = h$shrinkage,
+                       mean = h$mean, dof = h$dof, scale = h$scale)
+    ms <- mstep(x1, m, z1, prior = pc)
+    me1 <- me(x1, m, z1, prior = pc, control = emControl(itmax = 1))
+    explicit_1d[[length(explicit_1d) + 1]] <- list(
+      data = "eruptions", model = m, G = 2, shrinkage = h$shrinkage,
+      mean = h$mean, dof = h$dof, scale = h$scale,
+      mstep = params_out(ms$parameters, 1, 2),
+      me1 = params_out(me1$parameters, 1, 2)
+    )
+  }
+}
+
 # mclustBIC with the default prior: BIC as mclust reports it, and its start.
 tables <- list()
 for (ds in c("iris", "faithful")) {
@@ -151,6 +171,8 @@ out <- list(
   cases = cases,
   explicit_z = z_soft,
   explicit = explicit,
+  explicit_1d_z = z1,
+  explicit_1d = explicit_1d,
   tables = tables
 )
 write_json(out, "tests/mclust/prior_reference.json", digits = NA,
