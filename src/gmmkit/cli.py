@@ -629,6 +629,18 @@ def _parse_ks(text: str) -> list[int]:
     return out
 
 
+def _add_jobs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="parallel fits in the selection (default: select_model's, all cores; "
+        "1 is often faster on small data)",
+    )
+
+
 def _add_select(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "select",
@@ -665,6 +677,8 @@ def _add_select(subparsers: Any) -> None:
     parser.add_argument(
         "-o", "--output", metavar="MODEL", help="save the best model to MODEL"
     )
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    _add_jobs(parser)
     parser.add_argument("--json", action="store_true", help="output as JSON")
     _add_data_options(parser)
     _add_quiet(parser)
@@ -688,6 +702,7 @@ def run_selection(
     types: Sequence[str] | None,
     criterion: str = "bic",
     seed: int = 0,
+    n_jobs: int | None = None,
 ) -> Any:
     """Call :func:`gmmkit.select_model` (shared by ``select`` and ``report``)."""
     select_model = _select_model_function()
@@ -696,8 +711,11 @@ def run_selection(
         kwargs["covariance_types"] = list(types)
     import inspect
 
-    if "random_state" in inspect.signature(select_model).parameters:
+    accepted = inspect.signature(select_model).parameters
+    if "random_state" in accepted:
         kwargs["random_state"] = seed
+    if n_jobs is not None and "n_jobs" in accepted:
+        kwargs["n_jobs"] = n_jobs
     return select_model(X, **kwargs)
 
 
@@ -709,7 +727,9 @@ def _run_select(args: argparse.Namespace) -> int:
     progress = _Progress(not args.quiet)
     progress.update(f"fitting models for K in {args.n_components} ...")
     try:
-        result = run_selection(table.X, args.n_components, types, args.criterion)
+        result = run_selection(
+            table.X, args.n_components, types, args.criterion, args.seed, args.jobs
+        )
     finally:
         progress.close()
     frame = result.table
@@ -845,6 +865,7 @@ def _add_report(subparsers: Any) -> None:
         help="models tried by the selection (default: all)",
     )
     parser.add_argument("--title", default=None, help="report title")
+    _add_jobs(parser)
     _add_fit_options(parser, with_k=False)
     _add_data_options(parser)
     _add_quiet(parser)
@@ -870,6 +891,7 @@ def _run_report(args: argparse.Namespace) -> int:
         fit_params=params,
         title=args.title,
         progress=progress,
+        n_jobs=args.jobs,
     )
     if not args.quiet:
         _notice(f"report written to {path}")

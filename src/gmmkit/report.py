@@ -32,7 +32,7 @@ def _cov_summary(gmm: Any) -> list[str]:
             continue
         sd = np.sqrt(np.diag(cov))
         if np.allclose(cov, np.diag(np.diag(cov))):
-            out.append("sd " + ", ".join(_num(s, 3) for s in sd))
+            out.append("sd " + ", ".join(_num(s) for s in sd))
         else:
             corr = cov / np.outer(sd, sd)
             off = np.abs(corr[np.triu_indices(cov.shape[0], 1)])
@@ -170,6 +170,7 @@ def _selection(
     types: list[str] | None,
     fit_params: dict[str, Any],
     progress: Any,
+    n_jobs: int | None = None,
 ) -> tuple[list[dict[str, Any]], Any, str, Any]:
     """Rows of the selection table, the best model, how it was done, the
     select_model result (or None)."""
@@ -184,7 +185,7 @@ def _selection(
             progress.update(f"model selection over K in {ks} ...")
         try:
             result = run_selection(
-                X, ks, types, "bic", fit_params.get("random_state", 0)
+                X, ks, types, "bic", fit_params.get("random_state", 0), n_jobs
             )
         finally:
             if progress is not None:
@@ -406,6 +407,7 @@ def write_report(
     fit_params: dict[str, Any] | None = None,
     title: str | None = None,
     progress: Any = None,
+    n_jobs: int | None = None,
 ) -> Any:
     """Fit ``table.X`` and write a self-contained HTML report to ``path``.
 
@@ -423,6 +425,8 @@ def write_report(
         GaussianMixture parameters (seed, n_init, ...).
     title : str, optional
     progress : object with ``update(text)`` and ``close()``, optional
+    n_jobs : int, optional
+        Parallel fits of :func:`gmmkit.select_model` (default: its own).
 
     Returns
     -------
@@ -439,6 +443,10 @@ def write_report(
         X = np.asarray(table, dtype=np.float64)
         X = X[:, None] if X.ndim == 1 else X
         table = Table(X, [f"x{j}" for j in range(X.shape[1])], False, "array")
+    if progress is None:
+        from .cli import _Progress
+
+        progress = _Progress(False)
     X = table.X
     names = [str(n) for n in table.feature_names]
     params = {"random_state": 0, **(fit_params or {})}
@@ -448,7 +456,7 @@ def write_report(
         warnings.filterwarnings("ignore", message=".*feature names.*")
         if n_components is None:
             rows, gm, how, result = _selection(
-                X, list(ks), covariance_types, params, progress
+                X, list(ks), covariance_types, params, progress, n_jobs
             )
         else:
             from .cli import _fit_model
