@@ -111,9 +111,14 @@ def run_em(
     lower_bound: float = -np.inf,
     on_iteration: Callable[[int, float, float], None] | None = None,
     estep: Callable[[Chunks, CovarianceModel, Params], SuffStats] = estep_stats,
+    convergence: str = "sklearn",
     prior: ResolvedPrior | None = None,
 ) -> EMResult:
     """Run EM from ``params`` for at most ``max_iter`` iterations.
+
+    ``convergence="sklearn"`` stops when the mean log-likelihood changed by
+    less than ``tol``; ``"mclust"`` stops when the total log-likelihood ``l``
+    changed by at most ``tol * (1 + |l|)`` (mclust's rule, its ``tol`` 1e-5).
 
     ``estep`` computes the statistics of all chunks; sources that compute
     them elsewhere (Dask blocks on a cluster) pass their own.
@@ -133,7 +138,12 @@ def run_em(
         change = lower_bound - previous_bound
         if on_iteration is not None:
             on_iteration(n_iter, lower_bound, change)
-        if abs(change) < tol:
+        if convergence == "mclust":
+            previous_total = previous_bound * stats.weight
+            done = abs(stats.loglik - previous_total) <= tol * (1 + abs(stats.loglik))
+        else:
+            done = abs(change) < tol
+        if done:
             converged = True
             break
     return EMResult(params, converged, n_iter, lower_bound, history, lower_bounds)

@@ -337,7 +337,8 @@ class HCStart:
     rows : ndarray of int, optional
         The rows to cluster (e.g. those with positive weight, or mclust's
         subset); overrides the random subset.
-    subset_size : int, default=HC_SUBSET
+    subset_size : int, optional
+        Default :data:`HC_SUBSET`.
     """
 
     def __init__(
@@ -345,9 +346,11 @@ class HCStart:
         X: np.ndarray,
         random_state: np.random.RandomState,
         rows: np.ndarray | None = None,
-        subset_size: int = HC_SUBSET,
+        subset_size: int | None = None,
     ) -> None:
         n = X.shape[0]
+        if subset_size is None:
+            subset_size = HC_SUBSET
         if rows is None:
             rows = np.arange(n)
         if rows.shape[0] > subset_size:

@@ -19,7 +19,7 @@ from ._stats import Params, SuffStats, resp_stats
 from .covariance import CovarianceModel
 from .sources import INIT_SAMPLE_SIZE, ArraySource, reservoir_sample
 
-INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data")
+INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data", "hc")
 
 RespOf = Callable[[int, int], np.ndarray]
 
@@ -94,6 +94,17 @@ def initial_resp(
             return r / r.sum(axis=1)[:, None]
 
         return resp_of
+    if method == "hc":
+        # mclust's start: model-based hierarchical clustering (see _hc.py) of
+        # the rows with positive weight (their weights are not used), on a
+        # random subset of them when there are more than HC_SUBSET.
+        from ._hc import HCStart
+
+        rows = None if sw is None else np.nonzero(sw > 0)[0]
+        labels = HCStart(source.X, random_state, rows).labels(n_components)
+        hc_resp = _one_hot(labels, n_components)
+        hc_resp.subset_start = True  # type: ignore[attr-defined]
+        return hc_resp
     raise AssertionError(method)  # validated by the estimator
 
 
@@ -121,7 +132,12 @@ def params_from_resp(
     # scikit-learn divides the first counts by the total weight without
     # renormalising; keep that so both libraries start from the same point.
     nk = stats.n + 10 * np.finfo(np.float64).eps
-    params.weights = nk / stats.weight
+    if getattr(resp_of, "subset_start", False):
+        # init_params="hc" on a subset of a long array: rows outside the
+        # subset carry no responsibility, the weights are the subset's (mclust).
+        params.weights = nk / nk.sum()
+    else:
+        params.weights = nk / stats.weight
     return params
 
 

@@ -64,9 +64,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         (with ``resp_init``: exactly one M-step from it).
     n_init : int, default=1
         Number of initialisations; the one with the best final bound is kept.
-    init_params : {"kmeans", "k-means++", "random", "random_from_data"}
+    init_params : {"kmeans", "k-means++", "random", "random_from_data", "hc"}
         How starting responsibilities are chosen (ignored when ``resp_init`` is
         given or all three of weights/means/precisions ``_init`` are given).
+        ``"hc"`` is R mclust's default start: model-based hierarchical
+        clustering (VVV criterion, on mclust's SVD-transformed data; quantile
+        classes for one feature), cut at ``n_components``; above 2000 rows
+        it clusters a random subset of 2000 and EM extends it to every row.
+        It gives the same partitions as mclust's ``hc``/``hclass``.
     weights_init : array-like of shape (n_components,), default=None
     means_init : array-like of shape (n_components, n_features), default=None
     precisions_init : array-like, default=None
@@ -98,6 +103,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Rows per chunk in every pass over the data; memory of a fit is
         O(chunk_size * n_components * n_features).  ``None`` picks a size with
         about 16 MiB of work arrays.
+    convergence : {"sklearn", "mclust"}, default="sklearn"
+        Stopping rule.  ``"sklearn"``: the mean per-sample log-likelihood
+        changed by less than ``tol``.  ``"mclust"``: the total log-likelihood
+        ``l`` changed by at most ``tol * (1 + |l|)``, R mclust's rule (use it
+        with ``tol=1e-5``, mclust's default, to reproduce mclust's fits).
     prior : None, "default", dict or :class:`gmmkit.ConjugatePrior`, default=None
         ``None``: maximum likelihood.  Otherwise MAP-EM with R mclust's
         conjugate prior (Fraley & Raftery 2007): ``"default"`` is mclust's
@@ -171,6 +181,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         verbose: int = 0,
         verbose_interval: int = 10,
         chunk_size: int | None = None,
+        convergence: str = "sklearn",
         prior: Any = None,
     ) -> None:
         self.n_components = n_components
@@ -192,6 +203,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.verbose = verbose
         self.verbose_interval = verbose_interval
         self.chunk_size = chunk_size
+        self.convergence = convergence
         self.prior = prior
 
     # ------------------------------------------------------------------ checks
@@ -204,6 +216,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_int(owner, "max_iter", self.max_iter, 0)
         check_int(owner, "n_init", self.n_init, 1)
         check_choice(owner, "init_params", self.init_params, INIT_METHODS)
+        check_choice(owner, "convergence", self.convergence, ("sklearn", "mclust"))
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise InvalidParameterError(
                 f"The 'warm_start' parameter of {owner} must be a bool. "
@@ -392,6 +405,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 lower_bound=start_bound,
                 on_iteration=self._log_iteration,
                 estep=getattr(source, "estep", estep_stats),
+                convergence=self.convergence,
                 prior=prior,
             )
             if self.verbose:
@@ -835,6 +849,22 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         mean_log_l = self.score(X)  # validates X before its rows are counted
         n = _n_rows(X)
         return -2 * mean_log_l * n + 2 * self.n_parameters()
+
+    def icl(self, X: Any) -> float:
+        """Integrated completed likelihood on X (mclust's ICL); lower is better.
+
+        ``bic(X) - 2 * sum_i log max_k P(k | x_i)``: BIC plus twice the
+        entropy of the hard (MAP) classification, so ``icl >= bic``.  This is
+        the negative of mclust's ``icl`` (``BIC + 2 sum_i log z_i,map`` with
+        mclust's BIC sign), just as :meth:`bic` is the negative of mclust's
+        BIC.  Computed chunk by chunk (no (n_samples, n_components) array).
+        """
+        bic = self.bic(X)  # validates X
+        _, chunks = self._scores(X)
+        log_map = 0.0
+        for _, log_prob, log_norm in chunks:
+            log_map += float((log_prob.max(axis=1) - log_norm).sum())
+        return bic - 2.0 * log_map
 
 
 def _is_dask(X: Any) -> bool:
