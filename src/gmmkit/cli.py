@@ -733,6 +733,8 @@ def _run_select(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     frame = result.table
+    if args.criterion in getattr(frame, "columns", ()):
+        frame = frame.sort_values(args.criterion, na_position="last", kind="stable")
     if args.output:
         best = result.best_
         if table.has_names:
