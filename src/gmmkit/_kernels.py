@@ -107,7 +107,7 @@ def _threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _map_blocks(fn, n: int, min_rows: int = 4096) -> list:
+def _map_blocks(fn, n: int, min_rows: int = 16384) -> list:
     """Run ``fn(start, stop)`` on one block of rows per thread; return results."""
     t = min(_threads(), max(1, n // min_rows))
     step = -(-n // t)

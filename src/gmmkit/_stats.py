@@ -308,20 +308,29 @@ def estep_stats(chunks: Chunks, model: CovarianceModel, params: Params) -> SuffS
             stats.rows += X.shape[0]
         return stats
     far = _far_components(model, params, centres_s)
-    cache: dict[type, Params] = {}
+    with np.errstate(divide="ignore"):
+        log_w = np.log(params.weights)
+    single = (
+        centres_s.astype(np.float32),
+        params.precisions_cholesky.astype(np.float32),
+        log_w.astype(np.float32),
+    )
     for _, X, w in chunks:
-        p, sh = _params_for(X.dtype, params, shift, cache)
-        Xs = X - sh
-        log_prob = _shifted_log_prob(Xs, model, p, sh)
+        Xs = X.astype(np.float64, copy=False) - shift
+        if X.dtype == np.float32:
+            log_prob = model.log_gaussian(Xs.astype(np.float32), *single[:2])
+            log_prob += single[2]
+        else:
+            log_prob = model.log_gaussian(Xs, centres_s, params.precisions_cholesky)
+            log_prob += log_w
         log_norm = _resp_inplace(log_prob)
         keep = w > 0
         if not keep.all():
             log_prob, log_norm = log_prob[keep], log_norm[keep]
             Xs, w = Xs[keep], w[keep]
-        if np.all(w == 1.0):
-            rw = log_prob
-        else:
-            rw = log_prob * w.astype(log_prob.dtype)[:, None]
+        rw = log_prob.astype(np.float64, copy=False)
+        if not np.all(w == 1.0):
+            rw = rw * w[:, None]
         _accumulate_fast(stats, Xs, rw, centres_s, far)
         stats.loglik += float(w @ log_norm.astype(np.float64))
         stats.weight += float(w.sum())
@@ -329,29 +338,36 @@ def estep_stats(chunks: Chunks, model: CovarianceModel, params: Params) -> SuffS
     return stats
 
 
-def _params_for(dtype, params: Params, shift: np.ndarray, cache: dict):
-    """Parameters (and shift) cast to the chunk's float dtype (cached)."""
-    if dtype == np.float64 or dtype not in (np.float32,):
-        return params, shift
-    key = np.dtype(dtype).type
-    if key not in cache:
-        cache[key] = Params(
-            params.weights,
-            params.means.astype(dtype),
-            params.covariances,
-            params.precisions_cholesky.astype(dtype),
-        )
-    return cache[key], shift.astype(dtype)
+class Float32Rows:
+    """The chunks of an in-memory float32 array, yielded without widening.
 
+    :func:`estep_stats` computes densities of float32 chunks in float32 (and
+    accumulates the statistics in float64), so EM over float32 data moves half
+    the bytes.
+    """
 
-def _shifted_log_prob(
-    Xs: np.ndarray, model: CovarianceModel, params: Params, shift: np.ndarray
-) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        log_w = np.log(params.weights).astype(Xs.dtype)
-    out = model.log_gaussian(Xs, params.means - shift, params.precisions_cholesky)
-    out += log_w
-    return out
+    def __init__(self, X: np.ndarray, sample_weight: np.ndarray | None, chunk: int):
+        self.X = X
+        self.sample_weight = sample_weight
+        self.chunk_size = int(chunk)
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X.shape[1])
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        n, step = self.n_samples, self.chunk_size
+        for start in range(0, n, step):
+            stop = min(start + step, n)
+            if self.sample_weight is None:
+                w = np.ones(stop - start)
+            else:
+                w = np.asarray(self.sample_weight[start:stop], dtype=np.float64)
+            yield start, self.X[start:stop], w
 
 
 def resp_stats(

@@ -1,0 +1,192 @@
+"""Correctness of the fast paths: compiled kernels, GEMM moments, float32, SQUAREM.
+
+Every fast path is checked against an independent oracle: scipy.stats
+densities and brute-force weighted moments, or plain EM from the same start.
+"""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy.special import logsumexp
+from scipy.stats import multivariate_normal
+
+from gmmkit import GaussianMixture, _kernels
+from gmmkit._errors import InvalidParameterError
+from gmmkit._stats import Params, estep_stats, weighted_log_prob
+from gmmkit.covariance import get_model
+from gmmkit.sources import ArraySource
+
+TYPES = ["full", "tied", "diag", "spherical"]
+
+
+def _params(model, k, d, rng, offset):
+    means = rng.normal(scale=3.0, size=(k, d)) + offset
+    covs = np.stack(
+        [np.cov(rng.normal(size=(d + 6, d)).T) + 0.5 * np.eye(d) for _ in range(k)]
+    )
+    native = covs.mean(axis=0) if model.name == "EEE" else model.from_dense(covs)
+    weights = rng.dirichlet(np.ones(k))
+    return Params(weights, means, native, model.precisions_cholesky(native, 0.0))
+
+
+def _oracle(X, w, model, params):
+    """scipy densities and brute-force moments about each component's mean."""
+    k, d = params.means.shape
+    dense = model.dense(params.covariances, k, d)
+    logp = np.column_stack(
+        [
+            np.log(params.weights[j])
+            + multivariate_normal(params.means[j], dense[j]).logpdf(X).reshape(-1)
+            for j in range(k)
+        ]
+    )
+    norm = logsumexp(logp, axis=1)
+    resp = np.exp(logp - norm[:, None]) * w[:, None]
+    n = resp.sum(axis=0)
+    s1 = np.stack([resp[:, j] @ (X - params.means[j]) for j in range(k)])
+    diffs = [X - params.means[j] for j in range(k)]
+    s2_full = np.stack([(diffs[j] * resp[:, j, None]).T @ diffs[j] for j in range(k)])
+    s2 = s2_full if model.moments == "full" else np.diagonal(s2_full, 0, 1, 2)
+    return n, s1, s2, float(w @ norm), logp
+
+
+def _close(a, b, rtol=1e-9):
+    assert_allclose(a, b, rtol=rtol, atol=rtol * max(1.0, float(np.abs(b).max())))
+
+
+@pytest.fixture(params=["compiled", "numpy"])
+def path(request, monkeypatch):
+    if request.param == "compiled" and not _kernels.available():
+        pytest.skip("numba is not installed")  # the numpy leg still runs
+    if request.param == "numpy":
+        monkeypatch.setattr(_kernels, "_HAVE_NUMBA", False)
+    return request.param
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+@pytest.mark.parametrize("d", [1, 3, 12, 30])
+@pytest.mark.parametrize("offset", [0.0, 1e4])
+def test_estep_matches_oracle(path, covariance_type, d, offset):
+    rng = np.random.RandomState(d + int(offset))
+    model = get_model(covariance_type)
+    k = 4
+    params = _params(model, k, d, rng, offset)
+    X = params.means[rng.randint(k, size=700)] + rng.normal(size=(700, d))
+    w = rng.uniform(0, 2, size=700)
+    w[::7] = 0.0
+    stats = estep_stats(ArraySource(X, w, 256), model, params)
+    n, s1, s2, ll, logp = _oracle(X, w, model, params)
+    _close(stats.n, n)
+    _close(stats.s1, s1)
+    _close(stats.s2, s2)
+    assert_allclose(stats.loglik, ll, rtol=1e-11)
+    assert_allclose(stats.weight, w.sum(), rtol=1e-13)
+    got = weighted_log_prob(X, model, params, params.centre())
+    _close(got, logp, rtol=1e-10)
+
+
+def test_far_components_take_the_exact_path(monkeypatch):
+    """A tight component far from the common centre (moments about the shift
+    would lose ~12 digits): the GEMM path must fall back to exact centring."""
+    monkeypatch.setattr(_kernels, "_HAVE_NUMBA", False)
+    rng = np.random.RandomState(0)
+    model = get_model("full")
+    d = 12
+    means = np.zeros((2, d))
+    means[1] = 1e4
+    covs = np.stack([np.eye(d), 1e-4 * np.eye(d)])
+    params = Params(
+        np.array([0.5, 0.5]), means, covs, model.precisions_cholesky(covs, 0.0)
+    )
+    X = np.vstack([rng.normal(size=(300, d)), 1e4 + 1e-2 * rng.normal(size=(300, d))])
+    w = np.ones(len(X))
+    stats = estep_stats(ArraySource(X, w, 128), model, params)
+    _, s1, s2, _, _ = _oracle(X, w, model, params)
+    _close(stats.s1, s1, rtol=1e-9)
+    assert_allclose(stats.s2[1], s2[1], rtol=1e-8, atol=1e-12 * np.abs(s2[1]).max())
+
+
+def test_seeded_start_first_bound_matches_solve_oracle():
+    """The first bound of a seeded start (covariances of reg_covar, Mahalanobis
+    distances ~1e8) equals an oracle built from Cholesky solves."""
+    rng = np.random.RandomState(1)
+    X = np.vstack([rng.normal(size=(200, 3)) * [1, 10, 0.1] + c for c in (0, 30, 60)])
+    kw = dict(init_params="k-means++", random_state=3, tol=0, max_iter=1)
+    gm = GaussianMixture(3, **kw)
+    with pytest.warns(Warning):
+        gm.fit(X)
+    start = GaussianMixture(3, **{**kw, "max_iter": 0}).fit(X)
+    logp = []
+    for j in range(3):
+        chol = np.linalg.cholesky(start.covariances_[j])
+        y = np.linalg.solve(chol, (X - start.means_[j]).T)
+        logp.append(
+            np.log(start.weights_[j])
+            - 0.5 * (3 * np.log(2 * np.pi) + (y * y).sum(axis=0))
+            - np.log(np.diag(chol)).sum()
+        )
+    oracle = logsumexp(np.array(logp).T, axis=1).mean()
+    assert_allclose(gm.lower_bounds_[0], oracle, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "covariance_type,d", [("full", 16), ("diag", 40), ("full", 3), ("tied", 10)]
+)
+def test_float32_fit_matches_float64(covariance_type, d):
+    rng = np.random.RandomState(d)
+    centres = rng.normal(scale=3, size=(3, d))
+    X = centres[rng.randint(3, size=3000)] + rng.normal(size=(3000, d)) + 50.0
+    X32 = X.astype(np.float32)
+    kw = dict(covariance_type=covariance_type, random_state=0, tol=1e-9, max_iter=300)
+    ref = GaussianMixture(3, **kw).fit(X32.astype(np.float64))
+    fast = GaussianMixture(3, **kw).fit(X32)
+    wide = GaussianMixture(3, dtype="float64", **kw).fit(X32)
+    ll = ref.score(X32.astype(np.float64))
+    assert_allclose(fast.score(X32.astype(np.float64)), ll, rtol=1e-5)
+    # dtype="float64" widens every chunk: the float64 fit to rounding.
+    assert_allclose(wide.score(X32.astype(np.float64)), ll, rtol=1e-12)
+    assert_allclose(fast.means_, ref.means_, rtol=1e-3, atol=1e-3)
+
+
+def _slow_data():
+    rng = np.random.RandomState(0)
+    return np.vstack(
+        [
+            rng.normal([0, 0], 1.0, size=(400, 2)),
+            rng.normal([1.2, 0.5], 1.1, size=(400, 2)),
+            rng.normal([2.0, -1.0], 0.8, size=(400, 2)),
+        ]
+    )
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical", "tied"])
+def test_squarem_same_optimum_fewer_passes_monotone(covariance_type):
+    X = _slow_data()
+    kw = dict(
+        covariance_type=covariance_type,
+        random_state=1,
+        tol=1e-10,
+        max_iter=20000,
+        init_params="random_from_data",
+    )
+    plain = GaussianMixture(3, **kw).fit(X)
+    fast = GaussianMixture(3, accelerate="squarem", **kw).fit(X)
+    assert plain.converged_ and fast.converged_
+    assert fast.n_iter_ < plain.n_iter_
+    assert_allclose(fast.score(X), plain.score(X), rtol=1e-7)
+    assert np.all(np.diff(fast.lower_bounds_) >= -1e-12)
+    order = np.argsort(fast.means_[:, 0])
+    ref = np.argsort(plain.means_[:, 0])
+    assert_allclose(fast.means_[order], plain.means_[ref], atol=2e-3)
+
+
+def test_squarem_bad_values_are_refused():
+    X = _slow_data()
+    with pytest.raises(InvalidParameterError, match="accelerate"):
+        GaussianMixture(2, accelerate="anderson").fit(X)
+    with pytest.raises(InvalidParameterError, match="VEV"):
+        GaussianMixture(2, covariance_type="VEV", accelerate="squarem").fit(X)
+    with pytest.raises(InvalidParameterError, match="prior"):
+        GaussianMixture(2, prior="default", accelerate="squarem").fit(X)
+    with pytest.raises(InvalidParameterError, match="dtype"):
+        GaussianMixture(2, dtype="float16").fit(X)
