@@ -254,7 +254,7 @@ def _read_csv(
         for c, j in enumerate(chosen):
             cell = row[j]
             try:
-                value = float(cell)
+                number = float(cell)
             except ValueError:
                 if _is_missing(cell):
                     raise DataError(
@@ -266,12 +266,12 @@ def _read_csv(
                     f"{label} line {line}, column {names[j]!r}: {cell!r} is not a "
                     "number."
                 ) from None
-            if not math.isfinite(value):
+            if not math.isfinite(number):
                 raise DataError(
                     f"{label} line {line}, column {names[j]!r}: {cell!r} is not a "
                     "finite number."
                 )
-            X[i, c] = value
+            X[i, c] = number
     return Table(X, [names[j] for j in chosen], has_header, label, notices)
 
 

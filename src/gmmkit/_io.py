@@ -516,6 +516,8 @@ def load(path: str | os.PathLike[str]) -> Any:
     cov = meta.get("covariance_type", {})
     fitted = cov.get("fitted") if isinstance(cov, dict) else None
     try:
+        if not isinstance(fitted, str):
+            raise TypeError(fitted)
         get_model(fitted)
     except Exception:  # noqa: BLE001 - InvalidParameterError
         raise _fail(
@@ -523,11 +525,15 @@ def load(path: str | os.PathLike[str]) -> Any:
             f"covariance type {fitted!r} is not known to this gmmkit.",
         ) from None
     est._fitted_covariance_type = fitted
-    names = meta.get("feature_names")
-    if names is not None:
-        if not isinstance(names, list) or len(names) != est.n_features_in_:
+    feature_names = meta.get("feature_names")
+    if feature_names is not None:
+        if (
+            not isinstance(feature_names, list)
+            or len(feature_names) != est.n_features_in_
+            or not all(isinstance(n, str) for n in feature_names)
+        ):
             raise _fail(path, "feature_names must list one name per feature.")
-        est.feature_names_in_ = np.asarray(names, dtype=object)
+        est.feature_names_in_ = np.asarray(feature_names, dtype=object)
     _check_parameters(path, est)
     est.training_summary_ = dict(meta.get("training") or {})
     est.training_summary_["gmmkit_version"] = meta.get("gmmkit_version")

@@ -693,7 +693,7 @@ def _select_model_function() -> Callable[..., Any]:
             "model selection needs gmmkit.select_model, which this gmmkit does not "
             "have yet; fit single models with 'gmmkit fit DATA -k K -t TYPE'."
         ) from None
-    return select_model  # type: ignore[no-any-return]
+    return select_model
 
 
 def run_selection(

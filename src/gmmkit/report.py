@@ -176,9 +176,11 @@ def _selection(
     select_model result (or None)."""
     try:
         from .selection import select_model  # noqa: F401
+
+        available = True
     except ImportError:
-        select_model = None
-    if select_model is not None:
+        available = False
+    if available:
         from .cli import run_selection
 
         if progress is not None:
@@ -571,7 +573,7 @@ def write_report(
 
     title = title or f"gmmkit report: {table.source}"
     created = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    body = "".join(
+    main_html = "".join(
         f'<section id="{html.escape(h.lower().replace(" ", "-"))}"><h2>'
         f"{html.escape(h)}</h2>{content}</section>"
         for h, content in sections
@@ -583,7 +585,7 @@ def write_report(
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>"
         f"<body><main><h1>{html.escape(title)}</h1>"
         f'<p class="meta">Gaussian mixture fitted by gmmkit {__version__} on '
-        f"{created}.</p>{body}</main></body></html>\n"
+        f"{created}.</p>{main_html}</main></body></html>\n"
     )
 
     def write(tmp: str) -> None:
