@@ -423,3 +423,4 @@ def test_plot_and_report_commands(tmp_path, csv_file, capsys):
     assert code == 0, err
     page = html_path.read_text()
     assert "<table" in page and page.count("data:image/png;base64,") == 3
+    assert page.count("data:image/gif;base64,") == 1

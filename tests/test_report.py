@@ -117,6 +117,7 @@ def test_report_is_self_contained_and_responsive(fixed_k_report):
     assert "<script" not in page
     assert "http://" not in page and "https://" not in page
     assert page.count("data:image/png;base64,") == 3  # clusters, uncertainty, NLL
+    assert page.count("data:image/gif;base64,") == 1  # EM animation
 
 
 def test_report_with_selection(tmp_path):
@@ -216,7 +217,7 @@ def test_report_in_headless_chromium(fixed_k_report, width):
             "i => [i.complete, i.naturalWidth, i.naturalHeight, "
             "i.getBoundingClientRect().width])"
         )
-        assert len(images) == 3
+        assert len(images) == 4  # 3 PNG plots and the EM animation
         for complete, nat_w, nat_h, shown_w in images:
             assert complete and nat_w > 100 and nat_h > 100
             assert 0 < shown_w <= width  # scaled to the page, never wider

@@ -383,6 +383,54 @@ def _plots(gm: Any, X: np.ndarray, names: list[str]) -> list[str]:
     return out
 
 
+def _em_animation(gm: Any, X: np.ndarray, params: dict[str, Any]) -> str | None:
+    """A GIF (base64) of EM from a k-means start, for two-feature data.
+
+    EM is replayed one iteration at a time (``warm_start``) with the chosen
+    model's K and covariance type; at most 60 iterations are shown.
+    """
+    import tempfile
+    import warnings
+    from pathlib import Path
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from .mixture import GaussianMixture
+    from .plotting import Snapshot, animate_em
+
+    if X.shape[1] != 2:
+        return None
+    replay = GaussianMixture(
+        gm.n_components,
+        covariance_type=gm.covariance_type,
+        reg_covar=params.get("reg_covar", 1e-6),
+        init_params=params.get("init_params", "kmeans"),
+        random_state=params.get("random_state", 0),
+        max_iter=0,
+    )
+    tol = params.get("tol", 1e-3)
+    snapshots = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        replay.fit(X)
+        snapshots.append(Snapshot.from_model(replay, 0))
+        replay.set_params(warm_start=True, max_iter=1)
+        previous = replay.log_likelihood_history_[-1]
+        for iteration in range(1, 61):
+            replay.fit(X)
+            snapshots.append(Snapshot.from_model(replay, iteration))
+            current = replay.log_likelihood_history_[-1]
+            if abs(current - previous) < tol * len(X):
+                break
+            previous = current
+    with tempfile.TemporaryDirectory(prefix="gmmkit-report-") as folder:
+        gif = Path(folder) / "em.gif"
+        animate_em(snapshots, X, gif, fps=6.0)
+        import base64
+
+        return base64.b64encode(gif.read_bytes()).decode("ascii")
+
+
 def _submodel(gm: Any, d: int) -> Any:
     """The mixture's marginal on the first ``d`` features (dense covariances)."""
     from types import SimpleNamespace
@@ -558,6 +606,19 @@ def write_report(
         )
     )
     figs = _plots(gm, X, names)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*feature names.*")
+        gif = _em_animation(gm, X, params)
+    if gif is not None:
+        figs.append(
+            _figure_html(
+                gif,
+                "animation of the EM iterations",
+                f"EM iteration by iteration from a k-means start (K = "
+                f"{gm.n_components}, {gm.covariance_type}), 1 and 2 sigma ellipses.",
+                mime="image/gif",
+            )
+        )
     sections.append(("Plots", '<div class="figs">' + "".join(figs) + "</div>"))
     history = np.asarray(gm.log_likelihood_history_)
     hist_rows = [
