@@ -19,11 +19,14 @@ from ._io import load
 from ._prior import ConjugatePrior
 from .covariance import COVARIANCE_TYPES
 from .mixture import GaussianMixture
+from .selection import SelectionResult, select_model
+from .sources import CSVSource, IterableSource, MemmapSource, ParquetSource, open_source
 
 __version__ = "0.1.0"
 
 __all__ = [
     "COVARIANCE_TYPES",
+    "CSVSource",
     "ConjugatePrior",
     "DataError",
     "DataTypeError",
@@ -31,8 +34,14 @@ __all__ = [
     "GMMError",
     "GaussianMixture",
     "InvalidParameterError",
+    "IterableSource",
+    "MemmapSource",
     "MissingDependencyError",
     "ModelFileError",
+    "ParquetSource",
+    "SelectionResult",
     "__version__",
     "load",
+    "open_source",
+    "select_model",
 ]
