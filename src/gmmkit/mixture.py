@@ -119,7 +119,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         VEV and VVV (full, tied, diag, spherical), the models mclust fits with
         a prior.  ``reg_covar`` is still added; use ``reg_covar=0`` to get
         mclust's numbers.  The log-likelihood, ``bic`` and ``aic`` stay those
-        of the data, as mclust reports them.  See :mod:`gmmkit._prior`.
+        of the data, as mclust reports them.  Not with ``batch_size`` or
+        ``partial_fit``.  See :mod:`gmmkit._prior`.
 
     Attributes
     ----------
@@ -490,6 +491,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         from ._online import first_update, update
 
+        if self.prior is not None:
+            raise InvalidParameterError(
+                "partial_fit does not support a prior (MAP-EM is exact batch EM): "
+                f"got prior={self.prior!r}. Use fit with the prior, or partial_fit "
+                "with prior=None."
+            )
+
         model = self._check_params()
         state = getattr(self, "_online_state", None)
         fitted = hasattr(self, "means_")
@@ -639,6 +647,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         if spec is None:
             self.prior_ = None
             return None
+        if self.batch_size is not None:
+            raise InvalidParameterError(
+                "prior (MAP-EM) is not available with batch_size (stepwise EM); "
+                f"got batch_size={self.batch_size}. Set batch_size=None to fit "
+                "with the prior, or prior=None."
+            )
         resolved = resolve_prior(
             spec, model.name, source, self.n_components, n_features
         )
