@@ -156,7 +156,7 @@ class DaskSource:
                 for i in range(0, len(parts), REDUCE_FAN_IN)
             ]
         (total,) = dask.compute(parts[0])
-        return total  # type: ignore[no-any-return]
+        return total
 
     def estep(
         self, chunks: Chunks, model: CovarianceModel, params: Params

@@ -155,7 +155,7 @@ def collect_stats(source: Any, stats_of: StatsOf) -> SuffStats:
     """
     remote = getattr(source, "map_reduce_stats", None)
     if remote is not None:
-        return remote(stats_of)  # type: ignore[no-any-return]
+        return remote(stats_of)
     total: SuffStats | None = None
     for _, X, w in source:
         part = stats_of(X, w)

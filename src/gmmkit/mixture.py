@@ -449,10 +449,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         tol: float,
         max_iter: int,
         reg_covar: float,
+        prior: Any = None,
         **_: Any,
     ) -> EMResult:
-        """``run_em`` for ``batch_size``: stepwise EM over the source's chunks."""
+        """``run_em`` for ``batch_size``: stepwise EM over the source's chunks.
+
+        Convergence follows ``tol`` on the epoch's mean log-likelihood (see
+        :func:`gmmkit._online.minibatch_em`); a prior is rejected earlier.
+        """
         from ._online import minibatch_em
+
+        assert prior is None  # _resolve_prior rejects a prior with batch_size
 
         return minibatch_em(
             source,
@@ -625,7 +632,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     ) -> tuple[float, np.ndarray | None]:
         remote = getattr(source, "final_pass", None)
         if remote is not None:  # Dask: computed on the cluster
-            return remote(model, params, want_labels)  # type: ignore[no-any-return]
+            return remote(model, params, want_labels)
         total = 0.0
         labels = np.empty(source.n_samples, dtype=np.intp) if want_labels else None
         weights = source.sample_weight
