@@ -402,3 +402,29 @@ def test_select_model_prior_rows_for_models_without_prior():
     )
     with pytest.raises(InvalidParameterError, match="did you mean 'default'"):
         select_model(X, n_components=[2], prior="defualt")
+
+
+def test_select_model_with_prior_reproduces_mclust_grid():
+    """Every model and G = 1..4 on iris, and the choice, as mclustBIC / Mclust."""
+    pytest.importorskip("pandas")
+    select_model = _select_model()
+    grid = REF["bic_grid"]
+    X = DATA[grid["data"]]
+    result = select_model(X, n_components=grid["G"], prior="default", n_jobs=1)
+    table = result.table.set_index(["covariance_type", "n_components"])
+    for i, g in enumerate(grid["G"]):
+        for j, model in enumerate(grid["models"]):
+            expected = grid["bic"][i][j]
+            if expected == "NA":  # mclust: EM emptied a component
+                continue
+            got = table.loc[(model, g), "bic"]
+            assert got == pytest.approx(-expected, rel=1e-7), (model, g)
+    for model in ("EVE", "VEE", "VVE", "EVV"):  # no prior in mclust
+        assert table.loc[(model, 2), "error"] is not None
+    best = grid["best"]
+    assert result.best_params_ == {
+        "covariance_type": best["model"],
+        "n_components": best["G"],
+    }
+    bic = float(table.loc[(best["model"], best["G"]), "bic"])
+    assert bic == pytest.approx(-best["bic"], rel=1e-8)

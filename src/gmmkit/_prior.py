@@ -28,7 +28,9 @@ mclust 6.0's EM (``me``, ``Mclust``) exactly, including its particularities:
 model EII ignores the prior scale, VEV ignores ``dof``, and EEI keeps the
 unshrunk means.  (mclust's stand-alone ``mstep`` uses other MAP formulas
 than its EM for EII, EEI, EVI and EEV, and with shrinkage 0 also for E, V and
-VVV; gmmkit follows the EM, which is what ``me`` and ``Mclust`` fit.)  mclust has no
+VVV; gmmkit follows the EM, which is what ``me`` and ``Mclust`` fit.)  With
+one component every model takes the MAP step of VII, VVI or VVV (mclust's
+``mvnXII``, ``mvnXXI``, ``mvnXXX``).  mclust has no
 MAP M-step for EVE, VEE, VVE and EVV; gmmkit refuses them too.
 
 The mixing weights stay ``n_k / n`` (no prior on them), and the reported
@@ -229,6 +231,16 @@ _RULES: dict[str, _Rule] = {
 }
 
 
+#: mclust fits one component with its single-Gaussian functions (``mvn``):
+#: XII for the spherical models, XXI for the diagonal ones, XXX for the
+#: ellipsoidal ones, whose MAP steps are those of VII, VVI and VVV.
+_ONE_COMPONENT = {
+    "E": "V", "V": "V", "EII": "VII", "VII": "VII",
+    "EEI": "VVI", "VEI": "VVI", "EVI": "VVI", "VVI": "VVI",
+    "EEE": "VVV", "EEV": "VVV", "VEV": "VVV", "VVV": "VVV",
+}  # fmt: skip
+
+
 @dataclass
 class ResolvedPrior:
     """Hyperparameters with every default filled in, for one model and data set."""
@@ -260,8 +272,9 @@ class ResolvedPrior:
         means : ndarray of shape (K, d)
         scatter : ndarray, shape as the input
         """
-        rule = _RULES[self.model_name]
         n_components, n_features = xbar.shape
+        name = self.model_name
+        rule = _RULES[_ONE_COMPONENT[name] if n_components == 1 else name]
         kappa = self.shrinkage
         if rule.shrink_means:
             means = (nk[:, None] * xbar + kappa * self.mean) / (nk + kappa)[:, None]

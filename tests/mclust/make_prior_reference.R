@@ -160,6 +160,17 @@ for (ds in c("iris", "faithful")) {
   }
 }
 
+# The whole mclustBIC table with the default prior (mclust leaves out the
+# models it has no prior for; NA where EM lost a component).
+grid <- suppressWarnings(mclustBIC(data_sets$iris, G = 1:4, prior = priorControl()))
+bic_grid <- list(
+  data = "iris", G = 1:4, models = colnames(grid),
+  bic = unclass(grid)[, , drop = FALSE]
+)
+best_fit <- Mclust(data_sets$iris, G = 1:4, prior = priorControl(), verbose = FALSE)
+bic_grid$best <- list(model = best_fit$modelName, G = best_fit$G,
+                      bic = best_fit$bic, loglik = best_fit$loglik)
+
 out <- list(
   mclust_version = as.character(packageVersion("mclust")),
   R_version = R.version.string,
@@ -173,7 +184,8 @@ out <- list(
   explicit = explicit,
   explicit_1d_z = z1,
   explicit_1d = explicit_1d,
-  tables = tables
+  tables = tables,
+  bic_grid = bic_grid
 )
 write_json(out, "tests/mclust/prior_reference.json", digits = NA,
            auto_unbox = TRUE, matrix = "rowmajor", pretty = FALSE)
