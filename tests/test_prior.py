@@ -93,13 +93,18 @@ def test_default_prior_chunked_and_weighted_data():
     np.testing.assert_allclose(resolved.scale, fac * np.cov(Xr.T), rtol=1e-12)
 
 
-def test_default_scale_with_fewer_rows_than_features_is_diagonal():
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(4, 6)) * np.arange(1, 7)
-    resolved = resolve_prior(ConjugatePrior(), "VVV", [(0, X, np.ones(4))], 2, 6)
-    fac = (1 / 2) ** (2 / 6)
+@pytest.mark.parametrize("case", REF["wide_prior"], ids=lambda c: c["model"])
+def test_default_prior_with_fewer_rows_than_features(case):
+    """mclust's defaultPrior takes only the variances when n_samples <= d."""
+    X = np.array(REF["wide"], dtype=np.float64)
+    n, d = X.shape
+    resolved = resolve_prior(
+        ConjugatePrior(), case["model"], [(0, X, np.ones(n))], case["G"], d
+    )
+    assert resolved.dof == case["dof"]
+    np.testing.assert_allclose(resolved.mean, case["mean"], rtol=1e-13)
     np.testing.assert_allclose(
-        resolved.scale, fac * np.diag(X.var(axis=0, ddof=1)), rtol=1e-12
+        np.asarray(resolved.scale), np.asarray(case["scale"]), rtol=1e-12
     )
 
 

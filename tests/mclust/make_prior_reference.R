@@ -171,6 +171,14 @@ best_fit <- Mclust(data_sets$iris, G = 1:4, prior = priorControl(), verbose = FA
 bic_grid$best <- list(model = best_fit$modelName, G = best_fit$G,
                       bic = best_fit$bic, loglik = best_fit$loglik)
 
+# defaultPrior with fewer rows than columns (its scale is then diagonal).
+wide <- matrix(round(sin(1:24) * 10 + 1:24, 3), nrow = 4, ncol = 6)
+wide_prior <- lapply(c("VVV", "EEE", "VVI", "EII"), function(m) {
+  pp <- defaultPrior(wide, G = 2, modelName = m)
+  list(model = m, G = 2, shrinkage = pp$shrinkage, mean = as.numeric(pp$mean),
+       dof = pp$dof, scale = pp$scale)
+})
+
 out <- list(
   mclust_version = as.character(packageVersion("mclust")),
   R_version = R.version.string,
@@ -185,7 +193,9 @@ out <- list(
   explicit_1d_z = z1,
   explicit_1d = explicit_1d,
   tables = tables,
-  bic_grid = bic_grid
+  bic_grid = bic_grid,
+  wide = wide,
+  wide_prior = wide_prior
 )
 write_json(out, "tests/mclust/prior_reference.json", digits = NA,
            auto_unbox = TRUE, matrix = "rowmajor", pretty = FALSE)
