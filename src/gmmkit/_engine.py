@@ -118,7 +118,9 @@ def run_em(
 
     ``convergence="sklearn"`` stops when the mean log-likelihood changed by
     less than ``tol``; ``"mclust"`` stops when the total log-likelihood ``l``
-    changed by at most ``tol * (1 + |l|)`` (mclust's rule, its ``tol`` 1e-5).
+    changed by at most ``tol * (1 + |l|)`` (mclust's rule, its ``tol`` 1e-5)
+    and, as mclust, returns the parameters whose log-likelihood passed that
+    test (no M-step after it).
 
     ``estep`` computes the statistics of all chunks; sources that compute
     them elsewhere (Dask blocks on a cluster) pass their own.
@@ -134,13 +136,15 @@ def run_em(
         history.append(stats.loglik)
         lower_bound = stats.loglik / stats.weight
         lower_bounds.append(lower_bound)
-        params = m_step(model, stats, reg_covar, params, prior)
+        entering, params = params, m_step(model, stats, reg_covar, params, prior)
         change = lower_bound - previous_bound
         if on_iteration is not None:
             on_iteration(n_iter, lower_bound, change)
         if convergence == "mclust":
             previous_total = previous_bound * stats.weight
             done = abs(stats.loglik - previous_total) <= tol * (1 + abs(stats.loglik))
+            if done:  # mclust keeps the parameters whose log-likelihood passed
+                params = entering
         else:
             done = abs(change) < tol
         if done:

@@ -107,7 +107,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Stopping rule.  ``"sklearn"``: the mean per-sample log-likelihood
         changed by less than ``tol``.  ``"mclust"``: the total log-likelihood
         ``l`` changed by at most ``tol * (1 + |l|)``, R mclust's rule (use it
-        with ``tol=1e-5``, mclust's default, to reproduce mclust's fits).
+        with ``tol=1e-5``, mclust's default, to reproduce mclust's fits); the
+        fitted parameters are then, as in mclust, those whose log-likelihood
+        passed the test (no M-step after it), so
+        ``log_likelihood_history_[-1] == log_likelihood_history_[-2]``.
     prior : None, "default", dict or :class:`gmmkit.ConjugatePrior`, default=None
         ``None``: maximum likelihood.  Otherwise MAP-EM with R mclust's
         conjugate prior (Fraley & Raftery 2007): ``"default"`` is mclust's

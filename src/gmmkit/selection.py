@@ -1,0 +1,481 @@
+"""Model selection over covariance models and numbers of components.
+
+:func:`select_model` is R mclust's ``Mclust``/``mclustBIC`` for Python: it
+fits every (covariance model, number of components) pair from mclust's
+start and stopping rule, and tabulates BIC, AIC and ICL.  It is a client of
+the public :class:`~gmmkit.GaussianMixture` API.
+
+Signs: every criterion here is in scikit-learn's orientation, **lower is
+better**; mclust reports ``-bic`` (and ``-icl``), where higher is better.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+
+from . import covariance as _covariance
+from ._errors import GMMError, InvalidParameterError, require
+from ._hc import HC_SUBSET, HCStart
+from ._prior import check_prior
+from ._validation import check_X
+from .mixture import GaussianMixture
+
+CRITERIA = ("bic", "aic", "icl")
+
+#: With ``n_jobs=None``, data with fewer values (rows x features) than this
+#: are fitted in this process: worker start-up would cost more than it saves.
+PARALLEL_MIN_VALUES = 20_000
+
+#: Columns of :attr:`SelectionResult.table`, in order.
+TABLE_COLUMNS = (
+    "covariance_type",
+    "n_components",
+    "log_likelihood",
+    "n_parameters",
+    "bic",
+    "aic",
+    "icl",
+    "converged",
+    "n_iter",
+    "error",
+)
+
+
+def _mclust_models() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """mclust's model names known to the registry (multivariate, 1-D)."""
+    multi = getattr(_covariance, "MCLUST_MODELS", None)
+    if multi is None:
+        multi = tuple(
+            t
+            for t in _covariance.COVARIANCE_TYPES
+            if len(t) == 3 and t.isupper() and _covariance.get_model(t).name == t
+        )
+    one_d = getattr(_covariance, "MCLUST_MODELS_1D", None)
+    if one_d is None:
+        one_d = tuple(t for t in ("E", "V") if t in _covariance.COVARIANCE_TYPES)
+    return tuple(multi), tuple(one_d)
+
+
+def default_covariance_types(n_samples: int, n_features: int) -> tuple[str, ...]:
+    """The models mclust's ``Mclust`` tries by default for data of this shape.
+
+    ``E`` and ``V`` for one feature; only the spherical and diagonal models
+    when ``n_samples <= n_features``; otherwise all of them.
+    """
+    multi, one_d = _mclust_models()
+    if n_features == 1 and one_d:
+        return one_d
+    if n_samples <= n_features:
+        return tuple(
+            m
+            for m in multi
+            if _covariance.get_model(m).family in ("spherical", "diagonal")
+        )
+    return multi
+
+
+@dataclass
+class SelectionResult:
+    """What :func:`select_model` found.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per (covariance_type, n_components) with the columns
+        ``covariance_type, n_components, log_likelihood, n_parameters, bic,
+        aic, icl, converged, n_iter, error``.  A fit that failed has NaN
+        criteria and its reason in ``error`` (``None`` otherwise).
+    best_ : GaussianMixture
+        The fitted model with the lowest criterion.
+    best_params_ : dict
+        ``{"covariance_type": ..., "n_components": ...}`` of ``best_``.
+    criterion : str
+        The criterion that chose ``best_`` ("bic", "aic" or "icl").
+    """
+
+    table: Any
+    best_: GaussianMixture
+    best_params_: dict[str, Any]
+    criterion: str
+    models_: dict[tuple[str, int], GaussianMixture] = field(
+        default_factory=dict, repr=False
+    )
+
+    def plot(self, ax: Any = None, criterion: str | None = None) -> Any:
+        """Criterion against n_components, one line per covariance model.
+
+        Drawn as mclust draws its BIC plot, but in gmmkit's sign (lower is
+        better); failed fits are gaps.  Needs matplotlib (``gmmkit[plot]``).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, optional
+        criterion : {"bic", "aic", "icl"}, optional
+            Defaults to the criterion used for the selection.
+
+        Returns
+        -------
+        ax : matplotlib Axes
+        """
+        crit = self.criterion if criterion is None else criterion
+        if crit not in CRITERIA:
+            raise InvalidParameterError(
+                f"The 'criterion' parameter of plot must be one of "
+                f"{', '.join(map(repr, CRITERIA))}. Got {crit!r} instead."
+            )
+        plt = require("matplotlib.pyplot", "plot", "SelectionResult.plot")
+        if ax is None:
+            _, ax = plt.subplots(figsize=(7, 4.5))
+        markers = "os^vD<>ph*Hx+d8"
+        table = self.table
+        for i, model in enumerate(dict.fromkeys(table["covariance_type"])):
+            rows = table[table["covariance_type"] == model].sort_values("n_components")
+            ax.plot(
+                rows["n_components"].to_numpy(),
+                rows[crit].to_numpy(dtype=float),
+                marker=markers[i % len(markers)],
+                label=model,
+            )
+        best = self.best_params_
+        best_value = table[
+            (table["covariance_type"] == best["covariance_type"])
+            & (table["n_components"] == best["n_components"])
+        ][crit]
+        if crit == self.criterion and len(best_value):
+            ax.scatter(
+                [best["n_components"]],
+                [float(best_value.iloc[0])],
+                s=160,
+                facecolors="none",
+                edgecolors="black",
+                zorder=5,
+                label=f"best: {best['covariance_type']}, {best['n_components']}",
+            )
+        ax.set_xlabel("number of components")
+        ax.set_ylabel(f"{crit.upper()} (lower is better)")
+        ax.legend(ncol=2, fontsize="small")
+        return ax
+
+
+def select_model(
+    X: Any,
+    n_components: Iterable[int] = range(1, 10),
+    covariance_types: Sequence[str] | None = None,
+    criterion: str = "bic",
+    *,
+    tol: float = 1e-5,
+    max_iter: int = 10_000,
+    reg_covar: float = 0.0,
+    subset: Any = None,
+    random_state: Any = None,
+    n_jobs: int | None = None,
+    prior: Any = None,
+) -> SelectionResult:
+    """Fit every (covariance model, number of components) and pick the best.
+
+    mclust's ``Mclust`` in Python, with mclust's defaults: every model is
+    started from the same hierarchical partition for a given number of
+    components (``init_params="hc"``: the tree is built once and cut for each
+    ``K``), EM stops when the total log-likelihood ``l`` changes by at most
+    ``tol * (1 + |l|)`` (``convergence="mclust"``, mclust's ``tol`` 1e-5),
+    and no ``reg_covar`` is added.  On the same data the table reproduces
+    ``mclustBIC`` (BIC of opposite sign) and the choice of ``Mclust``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    n_components : iterable of int, default=range(1, 10)
+        Numbers of components to try (mclust's ``G``).
+    covariance_types : sequence of str, optional
+        Models to try (any ``covariance_type`` accepted by GaussianMixture).
+        Default: mclust's, see :func:`default_covariance_types` (every model;
+        only spherical and diagonal ones when ``n_samples <= n_features``;
+        ``E`` and ``V`` for one feature).
+    criterion : {"bic", "aic", "icl"}, default="bic"
+        What chooses ``best_``; lower is better.
+    tol : float, default=1e-5
+        Relative tolerance of mclust's stopping rule.
+    max_iter : int, default=10000
+        Iteration limit of each fit (mclust has practically none).
+    reg_covar : float, default=0.0
+        Added to covariance diagonals; 0 as in mclust.
+    subset : None, int or array-like of int
+        Rows clustered by the hierarchical start.  ``None``: all rows when
+        there are at most 2000, else 2000 drawn with ``random_state``
+        (mclust's ``mclust.options("subset")``); an int: that many random
+        rows; an array: those rows (0-based; e.g. mclust's
+        ``initialization$subset - 1``).  With a subset, each fit starts with
+        one M-step on the subset and EM's first E-step covers all rows.
+    random_state : int, RandomState or None
+        Draws the subset (nothing else is random).
+    n_jobs : int or None, default=None
+        Fits run in parallel worker processes with joblib: ``-1`` uses every
+        core, ``1`` runs them one after another in this process.  ``None``
+        (default) uses every core when the data hold at least
+        :data:`PARALLEL_MIN_VALUES` numbers, and this process otherwise
+        (starting workers costs more than small fits).
+    prior : None, "default", dict or ConjugatePrior, default=None
+        MAP-EM with mclust's conjugate prior for every fit (as
+        ``Mclust(..., prior = priorControl())``); see ``GaussianMixture``'s
+        ``prior``.  Models mclust has no prior for (EVE, VEE, VVE, EVV) become
+        failed rows, as they are NA in mclust's table.  The criteria use the
+        log-likelihood, as mclust's.
+
+    Returns
+    -------
+    SelectionResult
+        ``table`` (pandas DataFrame), ``best_``, ``best_params_``, ``plot()``.
+
+    Notes
+    -----
+    As in mclust, each fit keeps the parameters whose log-likelihood passed
+    the stopping test, so ``log_likelihood`` is both mclust's number and the
+    fitted model's (``best_.score(X) * n_samples``).
+    ``bic = -2 log_likelihood + n_parameters log(n)``,
+    ``aic = -2 log_likelihood + 2 n_parameters`` and
+    ``icl = bic - 2 sum_i log max_k P(k | x_i)`` (with the fitted model's
+    posteriors).  A fit is a failure (NaN criteria, reason in ``error``) when
+    EM raises, or when a fitted covariance is numerically singular
+    (reciprocal condition of its Cholesky factor at most ``sqrt(eps)``, the
+    test mclust applies before returning NA).
+    """
+    pd = require("pandas", "data", "select_model's table")
+    X = check_X(GaussianMixture(), X, reset=True)
+    n, d = X.shape
+    ks = _check_components(n_components)
+    check_prior("select_model", prior)
+    if criterion not in CRITERIA:
+        raise InvalidParameterError(
+            "The 'criterion' parameter of select_model must be one of "
+            f"{', '.join(map(repr, CRITERIA))}. Got {criterion!r} instead."
+        )
+    if covariance_types is None:
+        models = default_covariance_types(n, d)
+    else:
+        if isinstance(covariance_types, str):
+            covariance_types = [covariance_types]
+        models = tuple(covariance_types)
+        for m in models:
+            _covariance.get_model(m)  # raises a clear error for unknown names
+        if not models:
+            raise InvalidParameterError(
+                "The 'covariance_types' parameter of select_model must name at "
+                "least one model. Got an empty sequence."
+            )
+    rng = check_random_state(random_state)
+    rows = _check_subset(subset, n, rng)
+    start = HCStart(X, rng, rows=rows, subset_size=max(n, 1))
+    use_subset = start.rows.shape[0] < n
+    labels = {
+        k: (None if k == 1 or k > start.rows.shape[0] else start.labels(k)) for k in ks
+    }
+    jobs = [(m, k) for m in models for k in ks]
+
+    if n_jobs is None:
+        n_jobs = -1 if n * d >= PARALLEL_MIN_VALUES else 1
+    if n_jobs == 1 or len(jobs) == 1:
+        results = [
+            _fit_one(X, m, k, labels[k], use_subset, tol, max_iter, reg_covar, prior)
+            for m, k in jobs
+        ]
+    else:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=n_jobs)(delayed(_fit_one)(
+            X, m, k, labels[k], use_subset, tol, max_iter, reg_covar, prior
+        ) for m, k in jobs)  # fmt: skip
+    table = pd.DataFrame([row for row, _ in results], columns=list(TABLE_COLUMNS))
+    # None (not NaN) where a fit succeeded, whatever the other rows hold.
+    table["error"] = pd.Series([row["error"] for row, _ in results], dtype=object)
+    fitted = {(m, k): gm for (m, k), (_, gm) in zip(jobs, results) if gm is not None}
+    scores = table[criterion].to_numpy(dtype=float)
+    if not np.isfinite(scores).any():
+        reasons = "; ".join(
+            f"{r.covariance_type}/{r.n_components}: {r.error}"
+            for r in table.itertuples()
+        )
+        raise GMMError(
+            "select_model could not fit any of the requested models "
+            f"({reasons[:2000]}). Try other covariance_types, fewer components, "
+            "or a positive reg_covar."
+        )
+    best = int(np.nanargmin(np.where(np.isfinite(scores), scores, np.nan)))
+    key = (
+        str(table["covariance_type"].iloc[best]),
+        int(table["n_components"].iloc[best]),
+    )
+    return SelectionResult(
+        table=table,
+        best_=fitted[key],
+        best_params_={"covariance_type": key[0], "n_components": key[1]},
+        criterion=criterion,
+        models_=fitted,
+    )
+
+
+def _check_components(n_components: Any) -> list[int]:
+    try:
+        values = [n_components] if isinstance(n_components, int) else list(n_components)
+    except TypeError:
+        values = None
+    if (
+        not values
+        or any(
+            isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in values
+        )
+        or min(values) < 1
+    ):
+        raise InvalidParameterError(
+            "The 'n_components' parameter of select_model must be an int >= 1 or "
+            f"an iterable of them (e.g. range(1, 10)). Got {n_components!r} instead."
+        )
+    return sorted({int(v) for v in values})
+
+
+def _check_subset(subset: Any, n: int, rng: np.random.RandomState) -> np.ndarray:
+    if subset is None:
+        size = min(n, HC_SUBSET)
+    elif isinstance(subset, (int, np.integer)) and not isinstance(subset, bool):
+        if subset < 1:
+            raise InvalidParameterError(
+                f"The 'subset' parameter of select_model must be >= 1 rows. Got "
+                f"{subset} instead."
+            )
+        size = min(n, int(subset))
+    else:
+        rows = np.asarray(subset)
+        if rows.ndim != 1 or rows.size == 0 or rows.dtype.kind not in "iu":
+            raise InvalidParameterError(
+                "The 'subset' parameter of select_model must be None, an int or a "
+                "1-D array of row indices. Got "
+                f"{type(subset).__name__} of shape {rows.shape} instead."
+            )
+        bad = np.nonzero((rows < 0) | (rows >= n))[0]
+        if bad.size:
+            raise InvalidParameterError(
+                f"subset[{bad[0]}] = {rows[bad[0]]} is not a row of X (X has {n} "
+                "rows; indices are 0-based)."
+            )
+        if np.unique(rows).size != rows.size:
+            raise InvalidParameterError("subset must not repeat a row index.")
+        return rows.astype(np.intp)
+    if size >= n:
+        return np.arange(n)
+    return np.sort(rng.choice(n, size=size, replace=False))
+
+
+def _fit_one(
+    X: np.ndarray,
+    model: str,
+    k: int,
+    labels: np.ndarray | None,
+    use_subset: bool,
+    tol: float,
+    max_iter: int,
+    reg_covar: float,
+    prior: Any = None,
+) -> tuple[dict[str, Any], GaussianMixture | None]:
+    """Fit one cell of the grid; never raises (a failure is a row)."""
+    n = X.shape[0]
+    row: dict[str, Any] = {
+        "covariance_type": model,
+        "n_components": k,
+        "log_likelihood": math.nan,
+        "n_parameters": math.nan,
+        "bic": math.nan,
+        "aic": math.nan,
+        "icl": math.nan,
+        "converged": False,
+        "n_iter": 0,
+        "error": None,
+    }
+    common = dict(
+        n_components=k,
+        covariance_type=model,
+        tol=tol,
+        max_iter=max_iter,
+        reg_covar=reg_covar,
+        convergence="mclust",
+        prior=prior,
+    )
+    try:
+        if k > 1 and labels is None:
+            raise GMMError(f"{k} components need at least {k} rows to start from.")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            if labels is None:  # one component: the single Gaussian's MLE
+                gm = GaussianMixture(resp_init=np.ones((n, 1)), **common).fit(X)
+            elif not use_subset:
+                resp = np.zeros((n, k))
+                resp[np.arange(n), labels] = 1.0
+                gm = GaussianMixture(resp_init=resp, **common).fit(X)
+            else:
+                # mclust: one M-step on the subset, then EM on every row.
+                inside = labels >= 0
+                resp = np.zeros((int(inside.sum()), k))
+                resp[np.arange(resp.shape[0]), labels[inside]] = 1.0
+                first = GaussianMixture(
+                    resp_init=resp, **{**common, "max_iter": 0}
+                ).fit(X[inside])
+                gm = GaussianMixture(
+                    weights_init=first.weights_,
+                    means_init=first.means_,
+                    precisions_init=first.precisions_,
+                    **common,
+                ).fit(X)
+        del caught
+        _check_conditioning(gm)
+    except Exception as exc:  # a failed fit is a row, never an exception
+        row["error"] = f"{type(exc).__name__}: {exc}"
+        return row, None
+    # With convergence="mclust" the fitted parameters are those whose
+    # log-likelihood passed the stopping test, as in mclust.
+    loglik = float(gm.log_likelihood_history_[-1])
+    p = gm.n_parameters()
+    bic = -2.0 * loglik + p * math.log(n)
+    row.update(
+        log_likelihood=loglik,
+        n_parameters=p,
+        bic=bic,
+        aic=-2.0 * loglik + 2.0 * p,
+        icl=bic + (gm.icl(X) - gm.bic(X)),  # bic here is exactly mclust's
+        converged=bool(gm.converged_),
+        n_iter=int(gm.n_iter_),
+    )
+    return row, gm
+
+
+def _dense_covariances(gm: GaussianMixture) -> np.ndarray:
+    cov = np.asarray(gm.covariances_, dtype=np.float64)
+    k, d = gm.means_.shape
+    if cov.ndim == 3:
+        return cov
+    if cov.ndim == 2 and cov.shape == (d, d) and gm.covariance_type in ("tied", "EEE"):
+        return np.broadcast_to(cov, (k, d, d))
+    if cov.ndim == 2:
+        return np.stack([np.diag(c) for c in cov])
+    return cov[:, None, None] * np.eye(d)
+
+
+def _check_conditioning(gm: GaussianMixture) -> None:
+    """Reject fits whose covariances are numerically singular (mclust: NA)."""
+    threshold = math.sqrt(np.finfo(np.float64).eps)
+    for j, cov in enumerate(_dense_covariances(gm)):
+        try:
+            diag = np.abs(np.diag(np.linalg.cholesky(cov)))
+        except np.linalg.LinAlgError:
+            diag = np.zeros(1)
+        if diag.min() / (1.0 + diag.max()) <= threshold:
+            raise GMMError(
+                f"the covariance of component {j} is numerically singular "
+                "(reciprocal condition of its Cholesky factor <= sqrt(eps)); "
+                "mclust reports NA for this fit"
+            )
