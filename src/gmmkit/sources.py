@@ -12,6 +12,8 @@ from __future__ import annotations
 import mmap
 import os
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 
@@ -563,3 +565,82 @@ def reservoir_sample(
         raise _data_error("the data hold no rows with positive weight.")
     order = np.argsort(keep_i, kind="stable")
     return keep_X[order], keep_w[order], keep_i[order]
+
+
+def _read_npy_rows(path: str, start: int, stop: int) -> np.ndarray:
+    """Rows [start, stop) of a .npy file, read through a memory map."""
+    arr = np.load(path, mmap_mode="r")
+    return np.array(arr[start:stop], dtype=np.float64)
+
+
+def dask_array_from_file(
+    path: object, columns: list[str] | None = None, chunk_size: int | None = None
+) -> Any:
+    """A dask array whose blocks are read from DATA by the workers themselves.
+
+    ``.npy``: blocks of ``chunk_size`` rows read through a memory map;
+    ``.parquet``: ``dask.dataframe.read_parquet``; ``.csv``:
+    ``dask.dataframe.read_csv``.  The path must be readable by every worker
+    (the same file system).
+    """
+    from ._errors import require
+
+    da = require("dask.array", "dask", "Reading a file into a dask array")
+    text = os.path.abspath(str(path))
+    source = open_source(text, columns)  # checks existence, format, columns
+    lower = text.lower()
+    if lower.endswith(".npy"):
+        import dask
+
+        n, d = source.n_samples, source.n_features
+        step = int(chunk_size or 1_000_000)
+        blocks = [
+            da.from_delayed(
+                dask.delayed(_read_npy_rows, pure=True)(text, s, min(s + step, n)),
+                shape=(min(s + step, n) - s, d),
+                dtype=np.float64,
+            )
+            for s in range(0, n, step)
+        ]
+        return da.concatenate(blocks, axis=0)
+    dd = require("dask.dataframe", "dask", "Reading a file into a dask array")
+    if lower.endswith((".parquet", ".pq")):
+        frame = dd.read_parquet(text, columns=columns)
+    else:
+        frame = dd.read_csv(text, usecols=columns, blocksize="64MB")
+    return frame.to_dask_array(lengths=True)
+
+
+@contextmanager
+def scaled_input(
+    path: object,
+    columns: list[str] | None = None,
+    chunk_size: int | None = None,
+    scheduler: str | None = None,
+) -> Iterator[Any]:
+    """X for ``fit`` that never loads DATA whole (used by ``gmmkit fit``).
+
+    Without ``scheduler``: the streaming source of :func:`open_source`
+    (rows per chunk ``chunk_size``).  With a Dask scheduler address: a
+    ``distributed.Client`` connected to it for the duration of the block and
+    a dask array read by the workers (:func:`dask_array_from_file`).
+    """
+    if scheduler is None:
+        source = open_source(path, columns)
+        if chunk_size is not None and source.chunk_size is None:
+            source.chunk_size = int(chunk_size)
+        yield source
+        return
+    from ._errors import require
+
+    distributed = require("distributed", "dask", "Fitting on a Dask cluster")
+    try:
+        client = distributed.Client(scheduler, timeout="20s")
+    except OSError as exc:
+        raise _data_error(
+            f"cannot connect to the Dask scheduler at {scheduler!r} ({exc}). Start "
+            "one (e.g. `dask scheduler` and `dask worker ADDRESS`) or check the "
+            "address."
+        ) from None
+    with client:
+        yield dask_array_from_file(path, columns, chunk_size)
