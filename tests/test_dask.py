@@ -121,3 +121,26 @@ def test_dask_nan_is_located(client, X):
         GaussianMixture(K, **_start("full", X)).fit(da.from_array(bad, chunks=(500, D)))
     with pytest.raises(DataError, match="2-D"):
         GaussianMixture(K).fit(da.from_array(X[:, 0], chunks=500))
+
+
+@pytest.mark.parametrize("ext", ["npy", "parquet", "csv"])
+def test_files_read_by_the_workers_equal_in_memory(client, X, tmp_path, ext):
+    """gmmkit fit DATA --scheduler ADDRESS: blocks read on the workers."""
+    pd = pytest.importorskip("pandas")
+    from gmmkit.sources import scaled_input
+
+    path = tmp_path / f"x.{ext}"
+    if ext == "npy":
+        np.save(path, X)
+    elif ext == "parquet":
+        pd.DataFrame(X, columns=["a", "b"]).to_parquet(path)
+    else:
+        pd.DataFrame(X, columns=["a", "b"]).to_csv(path, index=False)
+    kw = _start("full", X)
+    mem = GaussianMixture(K, **kw).fit(X)
+    address = client.scheduler.address
+    with scaled_input(path, chunk_size=700, scheduler=address) as dX:
+        assert isinstance(dX, da.Array) and dX.shape == X.shape
+        gm = GaussianMixture(K, **kw).fit(dX)
+    np.testing.assert_allclose(gm.means_, mem.means_, rtol=1e-9)
+    np.testing.assert_allclose(gm.covariances_, mem.covariances_, rtol=1e-9)

@@ -255,3 +255,13 @@ def test_reservoir_sample_is_uniform_and_respects_weights():
     expected = m / 45
     se = np.sqrt(expected * (1 - expected) / draws)
     assert np.abs(freq - expected).max() < 5 * se
+
+
+def test_scaled_input_streams_each_format(X, files, reference):
+    from gmmkit.sources import scaled_input
+
+    for name, columns in (("x.npy", None), ("x.parquet", ["a", "b", "c"])):
+        with scaled_input(files / name, columns=columns, chunk_size=700) as src:
+            _same_fit(reference, GaussianMixture(K, **_start(X)).fit(src))
+    with scaled_input(files / "x.csv", columns=["a", "b", "c"]) as src:
+        _same_fit(reference, GaussianMixture(K, **_start(X)).fit(src), rtol=1e-9)
