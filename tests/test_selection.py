@@ -39,6 +39,12 @@ def mclust_bic(name: str, model: str, k: int) -> float | None:
     return None if value is None else -value  # gmmkit's sign
 
 
+#: Models whose M-step deliberately differs from mclust's (README, "Covariance
+#: models"): mclust stops VVE's inner loop early, gmmkit reaches a better
+#: optimum of the same M-step objective.
+BETTER_THAN_MCLUST = {"VVE"}
+
+
 def assert_table_matches(name: str, table) -> int:
     """Compare every row with mclust; return how many were compared."""
     compared = 0
@@ -49,7 +55,12 @@ def assert_table_matches(name: str, table) -> int:
             assert not np.isfinite(row.bic), f"{where}: mclust gives NA"
             continue
         assert row.error is None, f"{where}: {row.error}"
-        np.testing.assert_allclose(row.bic, expected, rtol=RTOL, err_msg=where)
+        if row.covariance_type in BETTER_THAN_MCLUST:
+            # From the same start EM follows another path (to 1e-3 .. 8e-2
+            # relative on iris): only "at least as good as mclust" is checked.
+            assert row.bic <= expected * (1 + 1e-12), where
+        else:
+            np.testing.assert_allclose(row.bic, expected, rtol=RTOL, err_msg=where)
         compared += 1
     return compared
 
