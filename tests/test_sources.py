@@ -265,3 +265,17 @@ def test_scaled_input_streams_each_format(X, files, reference):
             _same_fit(reference, GaussianMixture(K, **_start(X)).fit(src))
     with scaled_input(files / "x.csv", columns=["a", "b", "c"]) as src:
         _same_fit(reference, GaussianMixture(K, **_start(X)).fit(src), rtol=1e-9)
+
+
+def test_predictions_stream_a_memmap(X, files, reference):
+    mm = np.load(files / "x.npy", mmap_mode="r")
+    np.testing.assert_array_equal(reference.predict(mm), reference.predict(X))
+    np.testing.assert_allclose(
+        reference.score_samples(mm), reference.score_samples(X), rtol=1e-13
+    )
+    np.testing.assert_allclose(
+        reference.predict_proba(mm), reference.predict_proba(X), rtol=1e-13
+    )
+    assert reference.score(mm) == pytest.approx(reference.score(X), rel=1e-13)
+    with pytest.raises(DataError, match="2 features, but the model was fitted with 3"):
+        reference.predict(lambda: iter([X[:, :2]]))

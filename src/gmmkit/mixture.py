@@ -716,6 +716,19 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self, X: Any
     ) -> tuple[int, Iterator[tuple[int, np.ndarray, np.ndarray]]]:
         check_is_fitted(self)
+        stream = as_stream(X)
+        if stream is not None:  # memory-mapped file, callable of chunks, ...
+            d = self.means_.shape[1]
+            if stream.n_features != d:
+                raise DataError(
+                    f"X has {stream.n_features} features, but the model was fitted "
+                    f"with {d} features. Pass data with the same columns."
+                )
+            chunk = self.chunk_size or auto_chunk_size(self.n_components, d)
+            source: Any = stream.with_chunk_size(chunk)
+            return stream.n_samples, score_chunks(
+                source, self._model(), self._params()
+            )
         X = check_X(self, X, reset=False)
         chunk = self.chunk_size or auto_chunk_size(self.n_components, X.shape[1])
         source = ArraySource(X, None, chunk)
