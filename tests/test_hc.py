@@ -41,6 +41,27 @@ def test_partitions_equal_mclust_hclass(trees, name, k):
     np.testing.assert_array_equal(trees[name].cut(k), expected)
 
 
+@pytest.mark.parametrize("k", range(1, 10))
+def test_wide_data_use_the_eii_tree_as_mclust(k):
+    # 12 rows, 15 columns: mclust builds its tree with the EII criterion.
+    X = data("wide")
+    assert X.shape[0] <= X.shape[1]
+    expected = np.array(SETS["wide"]["hc"][k - 1]) - 1
+    np.testing.assert_array_equal(hc_tree(X).cut(k), expected)
+
+
+def test_eii_tree_is_wards_method():
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    Z = svd_transform(data("gen3"))
+    tree = hc_module.hc_eii(Z)
+    ward = linkage(Z, "ward")
+    for k in range(2, 8):
+        ours = tree.cut(k)
+        theirs = fcluster(ward, k, "maxclust")
+        assert len(set(zip(ours, theirs))) == k
+
+
 def test_subset_tree_equals_mclust_on_its_2000_rows():
     entry = SETS["big"]
     X = data("big")[np.array(entry["subset"]) - 1]

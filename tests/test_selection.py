@@ -137,6 +137,22 @@ def test_long_data_with_mclusts_subset_equals_mclust():
     assert assert_table_matches("big", result.table) == 12
 
 
+def test_wide_data_default_table_and_choice_equal_mclust():
+    # No more rows than columns: mclust tries the six spherical and diagonal
+    # models only, from the EII tree; several fits are NA (singular) there.
+    X = data("wide")
+    result = select_model(X)
+    assert list(dict.fromkeys(result.table.covariance_type)) == SETS["wide"]["models"]
+    assert assert_table_matches("wide", result.table) == sum(
+        v is not None for m in SETS["wide"]["models"] for v in SETS["wide"]["bic"][m]
+    )
+    best = SETS["wide"]["best"]
+    assert result.best_params_ == {
+        "covariance_type": best["model"],
+        "n_components": best["G"],
+    }
+
+
 def test_table_columns_and_criteria_are_consistent():
     X = data("faithful")
     result = select_model(X, n_components=[1, 2, 3], covariance_types=["VVV", "VII"])

@@ -157,15 +157,32 @@ def hc_vvv(Z: np.ndarray, alpha: float = 1.0, beta: float = 1.0) -> HCTree:
     alpha, beta : float
         mclust's tuning constants: ``alpha`` multiplies ``trace(W_all)/(n p)``.
     """
+    return _agglomerate(Z, "VVV", alpha, beta)
+
+
+def hc_eii(Z: np.ndarray) -> HCTree:
+    """Hierarchical clustering of the rows of ``Z`` with the EII criterion.
+
+    The EII classification likelihood depends on the pooled within-cluster
+    sum of squares only, so a merge costs its increase,
+    ``n_i n_j / (n_i + n_j) |mean_i - mean_j|^2``: Ward's method.  mclust
+    uses it when there are no more rows than features.
+    """
+    return _agglomerate(Z, "EII", 1.0, 1.0)
+
+
+def _agglomerate(Z: np.ndarray, model: str, alpha: float, beta: float) -> HCTree:
     Z = np.ascontiguousarray(Z, dtype=np.float64)
     n, p = Z.shape
+    vvv = model == "VVV"
     alpha = alpha * float(((Z - Z.mean(axis=0)) ** 2).sum()) / (n * p)
     alpha = max(alpha, np.finfo(np.float64).eps)
     ablog = np.log(beta * alpha)
 
     count = np.ones(n)
     means = Z.copy()
-    scatter = np.zeros((n, p, p))
+    # Scatter matrices only for VVV (EII needs counts and means alone).
+    scatter = np.zeros((n, p, p) if vvv else (n, 0, 0))
     trace = np.zeros(n)
     term = np.full(n, ablog)
     ident = np.arange(n)  # a row of the cluster held by each slot
@@ -178,7 +195,10 @@ def hc_vvv(Z: np.ndarray, alpha: float = 1.0, beta: float = 1.0) -> HCTree:
     for j in range(1, n):
         v = (Z[:j] - Z[j]) * rthalf
         t = np.einsum("ij,ij->i", v, v)
-        L[j, :j] = 2.0 * np.log(beta * (t + alpha) / 2.0) - 2.0 * ablog
+        if vvv:
+            L[j, :j] = 2.0 * np.log(beta * (t + alpha) / 2.0) - 2.0 * ablog
+        else:
+            L[j, :j] = t
     row_min = np.full(n, np.inf)
     row_arg = np.zeros(n, dtype=np.intp)
     for j in range(1, n):
@@ -203,7 +223,10 @@ def hc_vvv(Z: np.ndarray, alpha: float = 1.0, beta: float = 1.0) -> HCTree:
         ni, nj = count[i], count[j]
         nij = ni + nj
         delta = means[i] - means[j]
-        w_new = scatter[i] + scatter[j] + (ni * nj / nij) * np.outer(delta, delta)
+        if vvv:
+            w_new = scatter[i] + scatter[j] + (ni * nj / nij) * np.outer(delta, delta)
+        else:
+            w_new = scatter[i]
         t_new = trace[i] + trace[j] + (ni * nj / nij) * float(delta @ delta)
         term_new = cost + term[i] + term[j]
         m_new = (ni * means[i] + nj * means[j]) / nij
@@ -224,11 +247,16 @@ def hc_vvv(Z: np.ndarray, alpha: float = 1.0, beta: float = 1.0) -> HCTree:
         lg -= 1
         # Costs of the merged cluster with every other active slot.
         others = np.delete(np.arange(lg), i)
-        new_costs = _merge_costs(
-            count[i], means[i], scatter[i], trace[i], term[i],
-            count[others], means[others], scatter[others], trace[others],
-            term[others], p, alpha, beta,
-        )  # fmt: skip
+        if vvv:
+            new_costs = _merge_costs(
+                count[i], means[i], scatter[i], trace[i], term[i],
+                count[others], means[others], scatter[others], trace[others],
+                term[others], p, alpha, beta,
+            )  # fmt: skip
+        else:
+            d = means[others] - means[i]
+            c = count[i] * count[others] / (count[i] + count[others])
+            new_costs = c * np.einsum("ij,ij->i", d, d)
         below = others < i
         L[i, others[below]] = new_costs[below]
         above = others[~below]
@@ -312,7 +340,10 @@ def _merge_costs(
 
 
 def hc_tree(X: np.ndarray) -> HCTree:
-    """mclust's default tree: :func:`hc_vvv` on :func:`svd_transform` of X."""
+    """mclust's default tree: :func:`hc_vvv` on :func:`svd_transform` of X.
+
+    With no more rows than columns mclust uses :func:`hc_eii` instead.
+    """
     Z = svd_transform(X)
     if Z.shape[1] == 0:
         raise DataError(
@@ -320,7 +351,7 @@ def hc_tree(X: np.ndarray) -> HCTree:
             "column of X is constant. Remove constant columns or use another "
             "init_params."
         )
-    return hc_vvv(Z)
+    return hc_vvv(Z) if X.shape[0] > X.shape[1] else hc_eii(Z)
 
 
 class HCStart:

@@ -9,7 +9,8 @@
 # It writes tests/mclust/hc_reference.json with, for each dataset:
 #   data            the rows, so the Python tests use exactly R's numbers
 #   hc              hclass(hc(data, "VVV", use = "SVD"), 1:9): the partitions
-#                   cut from mclust's hierarchical tree (its default start)
+#                   cut from mclust's hierarchical tree (its default start;
+#                   "EII" instead of "VVV" when nrow <= ncol, as in Mclust)
 #   qclass          (1-D data only) qclass(x, G) for G = 1..9, mclust's 1-D start
 #   bic             Mclust(data)$BIC: one row per model, one column per G,
 #                   in mclust's sign (higher is better), null where mclust
@@ -39,7 +40,8 @@ reference <- function(X, subset = NULL) {
   dimnames(X) <- NULL
   entry <- list(data = X, n = nrow(X), d = ncol(X), G = G)
   if (ncol(X) > 1) {
-    tree <- hc(X, modelName = "VVV", use = "SVD")
+    # As Mclust: VVV, or EII when there are no more rows than columns.
+    tree <- hc(X, modelName = if (nrow(X) > ncol(X)) "VVV" else "EII", use = "SVD")
     cl <- hclass(tree, G)
     entry$hc <- lapply(G, function(g) as.integer(cl[, as.character(g)]))
   } else {
@@ -72,6 +74,11 @@ gen3 <- round(gen3, 4)
 set.seed(7)
 oned <- round(c(rnorm(150, 0, 1), rnorm(100, 5, 0.7), rnorm(60, 9, 1.5)), 4)
 
+# No more rows than columns: Mclust tries only the spherical and diagonal
+# models and builds its tree with the EII criterion.
+set.seed(3)
+wide <- matrix(round(c(rnorm(7 * 15, 0, 1), rnorm(5 * 15, 2, 1)), 3), 12, 15, byrow = TRUE)
+
 # More rows than mclust.options("subset") = 2000: mclust runs hc on a subset
 # of 2000 rows.  The subset is fixed here so gmmkit can be given the same rows.
 set.seed(11)
@@ -88,6 +95,7 @@ out <- list(
     iris = reference(iris[, 1:4]),
     gen3 = reference(gen3),
     oned = reference(matrix(oned, ncol = 1)),
+    wide = reference(wide),
     big = reference(big, subset = big_subset)
   )
 )
