@@ -24,7 +24,9 @@ partition cut from a hierarchical tree, as R's mclust does:
 3. **Cut** the tree at ``K`` clusters; labels are numbered by first
    appearance (as mclust's ``hclass``).
 
-One-dimensional data use mclust's quantile classes instead (:func:`qclass`).
+With no more rows than columns mclust (and gmmkit) uses the EII criterion
+instead, which is Ward's method (:func:`hc_eii`).  One-dimensional data use
+mclust's quantile classes (:func:`qclass`).
 Data with more than :data:`HC_SUBSET` rows are clustered on a random subset of
 that many rows (mclust's ``mclust.options("subset")``); the start is then one
 M-step from the subset, and EM's first E-step extends it to every row.
