@@ -53,7 +53,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     covariance_type : str, default="full"
         ``"full"`` (each component its own matrix, mclust ``VVV``), ``"tied"``
         (one shared matrix, ``EEE``), ``"diag"`` (own diagonal, ``VVI``) or
-        ``"spherical"`` (own single variance, ``VII``).
+        ``"spherical"`` (own single variance, ``VII``); or any of mclust's
+        models ``Sigma_k = lambda_k D_k A_k D_k^T`` (volume, shape,
+        orientation; E = equal, V = variable, I = identity): ``"EII"``,
+        ``"VII"``, ``"EEI"``, ``"VEI"``, ``"EVI"``, ``"VVI"``, ``"EEE"``,
+        ``"VEE"``, ``"EVE"``, ``"VVE"``, ``"EEV"``, ``"VEV"``, ``"EVV"``,
+        ``"VVV"``, and ``"E"`` / ``"V"`` for one-dimensional X.  Under an
+        mclust name ``reg_covar`` is added as ``reg_covar * n_k`` to each
+        scatter matrix, which keeps the model's constraints exact.
     tol : float, default=1e-3
         EM stops when the mean per-sample log-likelihood changed by less than
         ``tol`` between iterations.
@@ -75,7 +82,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     weights_init : array-like of shape (n_components,), default=None
     means_init : array-like of shape (n_components, n_features), default=None
     precisions_init : array-like, default=None
-        Shape as ``precisions_`` for the covariance type.
+        Shape as ``precisions_`` for the covariance type; under an mclust
+        name (n_components, n_features, n_features) matrices that satisfy the
+        model's constraints (e.g. equal determinants for ``"EVV"``).
     resp_init : array-like of shape (n_samples, n_components), default=None
         Starting responsibilities (rows sum to 1); the fit begins with an
         M-step from them, as mclust's ``me`` does.
@@ -130,12 +139,25 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     weights_ : ndarray of shape (n_components,)
     means_ : ndarray of shape (n_components, n_features)
     covariances_ : ndarray
-        (n_components, n_features, n_features) for "full",
-        (n_features, n_features) for "tied", (n_components, n_features) for
-        "diag", (n_components,) for "spherical".
+        (n_components, n_features, n_features) for "full" and every mclust
+        name (e.g. "VVI", "EEE"), (n_features, n_features) for "tied",
+        (n_components, n_features) for "diag", (n_components,) for
+        "spherical".
     precisions_ : ndarray, shape as ``covariances_``
     precisions_cholesky_ : ndarray, shape as ``covariances_``
         Upper-triangular ``P`` with ``P @ P.T`` the precision matrix.
+    volumes_ : ndarray of shape (n_components,)
+        Volume ``lambda_k = det(Sigma_k) ** (1 / n_features)`` of each
+        component (mclust's ``scale``).
+    shapes_ : ndarray of shape (n_components, n_features)
+        Diagonal of the shape matrix ``A_k`` (product 1): in feature order
+        for axis-aligned models (orientation ``I``), else decreasing along the
+        orientation's columns.
+    orientations_ : ndarray of shape (n_components, n_features, n_features)
+        Orthogonal ``D_k`` (eigenvectors in columns, largest entry of each
+        positive), with ``Sigma_k = volumes_[k] * D_k @ diag(shapes_[k]) @
+        D_k.T``; the identity for axis-aligned models, one common matrix for
+        models with equal orientation (``EEE``, ``VEE``, ``EVE``, ``VVE``).
     converged_ : bool
     n_iter_ : int
     lower_bound_ : float
@@ -359,6 +381,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             self.n_features_in_ = n_features
             if hasattr(self, "feature_names_in_"):
                 del self.feature_names_in_
+        model.check_n_features(n_features)
         n_rows = n_samples if sw is None else int(np.count_nonzero(sw))
         if n_rows < self.n_components:
             raise DataError(
@@ -699,6 +722,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.covariances_ = params.covariances
         self.precisions_cholesky_ = params.precisions_cholesky
         self.precisions_ = model.precisions_from_cholesky(params.precisions_cholesky)
+        k, d = params.means.shape
+        self.volumes_, self.shapes_, self.orientations_ = model.decomposition(
+            params.covariances, k, d
+        )
         self._fitted_covariance_type = self.covariance_type
 
     def _params(self) -> Params:

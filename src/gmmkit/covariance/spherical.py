@@ -1,10 +1,16 @@
-"""Spherical models: a single variance per component."""
+"""Spherical models: a single variance per component (VII, EII; E, V in 1-D).
+
+``VII`` holds scikit-learn's "spherical" arrays (one variance per component);
+the mclust-named models hold dense ``(K, d, d)`` matrices.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .._errors import InvalidParameterError
 from ._base import CovarianceModel, gaussian_from_maha
+from ._decomposed import DecomposedModel
 from .diagonal import diagonal_maha, positive_factors
 
 
@@ -54,3 +60,66 @@ class VII(CovarianceModel):
 
     def _bad_precisions(self, arr):
         return [int(k) for k in np.nonzero(arr <= 0)[0]]
+
+
+# -- mclust's spherical models with dense (K, d, d) covariances -------------------
+
+
+class EII(DecomposedModel):
+    """Equal volume, spherical: one variance shared by all components.
+
+    ``Sigma_k = lambda I`` with ``lambda = sum_k tr(W_k) / (n d)``.
+    """
+
+    name = "EII"
+    family = "spherical"
+    moments = "diag"
+
+    def n_cov_parameters(self, n_components: int, n_features: int) -> int:
+        return 1
+
+    def fit_covariances(self, nk, scatter):
+        n_components, n_features = scatter.shape
+        variance = scatter.sum() / (nk.sum() * n_features)
+        return np.broadcast_to(
+            variance * np.eye(n_features), (n_components, n_features, n_features)
+        ).copy()
+
+    def keep_components(self, new, old, mask):
+        return new
+
+
+def _one_dimensional(model: str, n_features: int) -> None:
+    if n_features != 1:
+        multi = "EII" if model == "E" else "VII"
+        raise InvalidParameterError(
+            f"covariance_type={model!r} is mclust's model for one-dimensional data, "
+            f"but X has {n_features} features. Use {multi!r} (its multivariate "
+            "counterpart) or another mclust name for data with several features."
+        )
+
+
+class E(EII):
+    """One-dimensional data, equal variance in every component."""
+
+    name = "E"
+
+    def check_n_features(self, n_features: int) -> None:
+        _one_dimensional(self.name, n_features)
+
+
+class V(DecomposedModel):
+    """One-dimensional data, a variance per component."""
+
+    name = "V"
+    family = "spherical"
+    moments = "diag"
+
+    def n_cov_parameters(self, n_components: int, n_features: int) -> int:
+        return n_components
+
+    def check_n_features(self, n_features: int) -> None:
+        _one_dimensional(self.name, n_features)
+
+    def fit_covariances(self, nk, scatter):
+        return (scatter / nk[:, None])[:, :, None]
