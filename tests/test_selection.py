@@ -153,6 +153,19 @@ def test_wide_data_default_table_and_choice_equal_mclust():
     }
 
 
+def test_one_dimensional_default_table_and_choice_equal_mclust():
+    # One feature: mclust's E and V models, started from quantile classes.
+    result = select_model(data("oned"))
+    assert list(dict.fromkeys(result.table.covariance_type)) == ["E", "V"]
+    assert assert_table_matches("oned", result.table) == 18
+    best = SETS["oned"]["best"]
+    assert result.best_params_ == {"covariance_type": "V", "n_components": 3}
+    assert (best["model"], best["G"]) == ("V", 3)
+    row = result.table.iloc[result.table["bic"].idxmin()]
+    np.testing.assert_allclose(row.log_likelihood, best["loglik"], rtol=1e-9)
+    np.testing.assert_allclose(row.icl, -best["icl"], rtol=RTOL)
+
+
 def test_table_columns_and_criteria_are_consistent():
     X = data("faithful")
     result = select_model(X, n_components=[1, 2, 3], covariance_types=["VVV", "VII"])
