@@ -16,8 +16,9 @@ number of EM iterations (``tol=0``).  Reported per cell:
 * the ratio scikit-learn / gmmkit (> 1 means gmmkit is faster);
 * both final total log-likelihoods (``score(X) * n_samples``);
 * both peak memories: the subprocess's peak resident set size during the
-  first fit minus its resident size just before it (the input array, the
-  interpreter and the libraries are already resident then; the kernel's
+  first timed fit minus its resident size just before it (the input array,
+  the interpreter and the libraries -- including numba's compiler, loaded by
+  a warm-up fit on 2000 rows -- are already resident then; the kernel's
   peak counter is reset through ``/proc/self/clear_refs``);
 * gmmkit's achieved GFLOP/s under the flop model below, against the matmul
   peak measured first (numpy GEMM, all cores).
@@ -126,6 +127,9 @@ def worker(args: argparse.Namespace) -> dict:
     times, peak, ll = [], None, None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        # Warm-up on a few rows: loads (or compiles) code once, so that the
+        # memory and time measured below are those of the fit itself.
+        GM(**{**kw, "max_iter": 1}).fit(X[: max(2000, 4 * args.k)])
         for rep in range(args.repeats):
             gm = GM(**kw)
             ok = _reset_peak() if rep == 0 else False

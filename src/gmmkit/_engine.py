@@ -113,6 +113,7 @@ def run_em(
     estep: Callable[[Chunks, CovarianceModel, Params], SuffStats] = estep_stats,
     convergence: str = "sklearn",
     prior: ResolvedPrior | None = None,
+    accelerate: str | None = None,
 ) -> EMResult:
     """Run EM from ``params`` for at most ``max_iter`` iterations.
 
@@ -124,7 +125,16 @@ def run_em(
 
     ``estep`` computes the statistics of all chunks; sources that compute
     them elsewhere (Dask blocks on a cluster) pass their own.
+
+    ``accelerate="squarem"`` runs SQUAREM (:mod:`gmmkit._squarem`) instead of
+    plain EM; ``max_iter`` then counts passes over the data (E-steps).
     """
+    if accelerate == "squarem":
+        return _run_squarem(
+            chunks, model, params, tol=tol, max_iter=max_iter, reg_covar=reg_covar,
+            lower_bound=lower_bound, on_iteration=on_iteration, estep=estep,
+            convergence=convergence, prior=prior,
+        )
     history: list[float] = []
     lower_bounds: list[float] = []
     converged = False
@@ -151,3 +161,34 @@ def run_em(
             converged = True
             break
     return EMResult(params, converged, n_iter, lower_bound, history, lower_bounds)
+
+
+def _run_squarem(
+    chunks: Chunks,
+    model: CovarianceModel,
+    params: Params,
+    *,
+    tol: float,
+    max_iter: int,
+    reg_covar: float,
+    lower_bound: float,
+    on_iteration: Callable[[int, float, float], None] | None,
+    estep: Callable[[Chunks, CovarianceModel, Params], SuffStats],
+    convergence: str,
+    prior: ResolvedPrior | None,
+) -> EMResult:
+    from ._squarem import run_squarem
+
+    def converged_by(bound: float, previous: float, weight: float) -> bool:
+        if convergence == "mclust":
+            total = bound * weight
+            return abs(total - previous * weight) <= tol * (1 + abs(total))
+        return abs(bound - previous) < tol
+
+    out = run_squarem(
+        chunks, model, params, tol=tol, max_iter=max_iter, reg_covar=reg_covar,
+        lower_bound=lower_bound, on_iteration=on_iteration, estep=estep,
+        m_step=lambda stats, prev: m_step(model, stats, reg_covar, prev, prior),
+        check_loglik=check_loglik, converged_by=converged_by,
+    )
+    return EMResult(*out)

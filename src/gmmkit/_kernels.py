@@ -36,12 +36,12 @@ _LOG_2PI = math.log(2.0 * math.pi)
 #: Covariance models whose density the kernels reproduce, by mclust name:
 #: an upper precision factor per component (or shared), or a diagonal one.
 FULL_MODELS = frozenset({"VVV", "EEE"})
-DIAG_MODELS = frozenset({"VVI", "VII"})
+DIAG_MODELS = frozenset({"VVI", "VII", "EII", "EEI"})
 
 #: Largest number of features for which the compiled kernels beat the
 #: BLAS path (measured with benchmarks/run.py on 2 cores: at d = 16 the GEMM
 #: formulation wins for full covariances, the compiled one for diagonal).
-MAX_FEATURES = {"full": 8, "diag": 32}
+MAX_FEATURES = {"full": 4, "diag": 24}
 
 
 def available() -> bool:

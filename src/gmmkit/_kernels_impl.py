@@ -9,7 +9,7 @@ import math
 import numpy as np
 from numba import njit
 
-jit = njit(cache=True, nogil=True)
+jit = njit(cache=True, nogil=True, error_model="numpy")
 
 
 @jit

@@ -18,7 +18,7 @@ from ._engine import EMResult, check_loglik, run_em
 from ._errors import DataError, InvalidParameterError
 from ._init import INIT_METHODS, initial_resp, params_from_resp, sampled_start
 from ._prior import ConjugatePrior, ResolvedPrior, check_prior, resolve_prior
-from ._stats import Params, estep_stats, score_chunks
+from ._stats import Float32Rows, Params, estep_stats, score_chunks
 from ._validation import (
     check_array_param,
     check_choice,
@@ -133,6 +133,22 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         mclust's numbers.  The log-likelihood, ``bic`` and ``aic`` stay those
         of the data, as mclust reports them.  Not with ``batch_size`` or
         ``partial_fit``.  See :mod:`gmmkit._prior`.
+    dtype : {"auto", "float64"}, default="auto"
+        Precision of the EM passes.  ``"auto"``: float32 arrays are read as
+        they are and their densities and responsibilities computed in float32
+        (sufficient statistics and the M-step stay float64), which halves
+        the memory traffic; the final log-likelihood is within ~1e-6 relative
+        of the float64 fit.  ``"float64"``: every chunk is widened to float64
+        first.  Other input dtypes are always computed in float64.
+    accelerate : {None, "squarem"}, default=None
+        ``"squarem"``: SQUAREM extrapolation of EM (Varadhan & Roland 2008)
+        with a monotonicity safeguard (the log-likelihood of the accepted
+        points never decreases).  It reaches the same optimum in fewer
+        passes where plain EM converges slowly (overlapping components,
+        tight ``tol``); ``max_iter`` then counts passes over the data and
+        ``lower_bounds_`` holds the accepted points.  For the models whose
+        covariances may be extrapolated (full, tied, diag, spherical, EEI,
+        EII) and without a ``prior``.
 
     Attributes
     ----------
@@ -209,6 +225,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         chunk_size: int | None = None,
         convergence: str = "sklearn",
         prior: Any = None,
+        dtype: str = "auto",
+        accelerate: str | None = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -231,6 +249,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.chunk_size = chunk_size
         self.convergence = convergence
         self.prior = prior
+        self.dtype = dtype
+        self.accelerate = accelerate
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> CovarianceModel:
@@ -263,6 +283,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_int(owner, "verbose_interval", self.verbose_interval, 1)
         check_int(owner, "chunk_size", self.chunk_size, 1, allow_none=True)
         check_prior(owner, self.prior)
+        check_choice(owner, "dtype", self.dtype, ("auto", "float64"))
+        _check_accelerate(owner, self.accelerate, model, self.prior)
         try:
             check_random_state(self.random_state)
         except ValueError:
@@ -407,6 +429,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             source = stream.with_chunk_size(chunk)
         random_state = check_random_state(self.random_state)
         prior = self._resolve_prior(model, source, n_features)
+        em_source = source
+        if stream is None and X.dtype == np.float32 and self.dtype == "auto":
+            em_source = Float32Rows(X, sw, chunk)
 
         best: EMResult | None = None
         for init in range(1 if continuing else self.n_init):
@@ -422,8 +447,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 _ensure_visible()
                 logger.info("initialisation %d", init)
             run = run_em if self.batch_size is None else self._minibatch_em
+            extra = {} if self.accelerate is None else {"accelerate": self.accelerate}
             result = run(
-                source,
+                em_source,
                 model,
                 params,
                 tol=self.tol,
@@ -434,6 +460,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 estep=getattr(source, "estep", estep_stats),
                 convergence=self.convergence,
                 prior=prior,
+                **extra,
             )
             if self.verbose:
                 logger.info(
@@ -951,3 +978,29 @@ def _ensure_visible() -> None:
         logger.addHandler(handler)
     if logger.getEffectiveLevel() > logging.INFO:
         logger.setLevel(logging.INFO)
+
+
+def _check_accelerate(
+    owner: str, accelerate: Any, model: CovarianceModel, prior: Any
+) -> None:
+    """Validate ``accelerate`` against the covariance model and the prior."""
+    from ._squarem import SUPPORTED
+
+    if accelerate is None:
+        return
+    if accelerate != "squarem":
+        raise InvalidParameterError(
+            f"The 'accelerate' parameter of {owner} must be None or 'squarem'. "
+            f"Got {accelerate!r} instead."
+        )
+    if model.name not in SUPPORTED:
+        raise InvalidParameterError(
+            f"accelerate='squarem' supports covariance_type in "
+            f"{sorted(SUPPORTED)} (models whose covariances can be extrapolated); "
+            f"got {model.label!r}. Use accelerate=None for this model."
+        )
+    if prior is not None:
+        raise InvalidParameterError(
+            "accelerate='squarem' is not available with a prior (its safeguard "
+            "checks the likelihood, not the posterior). Use accelerate=None."
+        )
