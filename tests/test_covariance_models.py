@@ -32,7 +32,7 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 from sklearn.exceptions import ConvergenceWarning
 
-from gmmkit import GaussianMixture, InvalidParameterError
+from gmmkit import FitError, GaussianMixture, InvalidParameterError
 from gmmkit.covariance import MCLUST_MODELS, get_model
 
 REF = json.loads((Path(__file__).parent / "mclust" / "reference.json").read_text())
@@ -411,3 +411,22 @@ def test_precisions_init_violating_the_model_is_refused(model, covariances, prob
         match=rf"precisions_init does not satisfy covariance_type='{model}'.*{problem}",
     ):
         gm.fit(DATA["far"])
+
+
+@pytest.mark.parametrize("model", MCLUST_MODELS)
+def test_collinear_data_give_a_fit_error_or_a_valid_fit(model):
+    # Column 2 = 2 * column 0 + 1: every full covariance is singular, while
+    # the axis-aligned models still have positive variances.
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(200, 3))
+    X[:, 2] = 2.0 * X[:, 0] + 1.0
+    z = np.repeat(np.eye(2), 100, axis=0)
+    gm = GaussianMixture(2, covariance_type=model, resp_init=z, reg_covar=0.0)
+    if model.endswith("I"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            gm.fit(X)
+        assert np.isfinite(gm.score(X))
+    else:
+        with pytest.raises(FitError, match="not positive definite.*reg_covar"):
+            gm.fit(X)

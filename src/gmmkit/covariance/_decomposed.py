@@ -200,7 +200,10 @@ class DecomposedModel(CovarianceModel):
             else:
                 d = scatter.shape[-1]
                 scatter[:, np.arange(d), np.arange(d)] += reg_covar * nk[:, None]
-        return self.fit_covariances(nk, scatter)
+        # Degenerate scatter (a collapsed component) gives non-finite
+        # covariances here; factorising them raises FitError naming it.
+        with np.errstate(all="ignore"):
+            return self.fit_covariances(nk, scatter)
 
     def fit_covariances(self, nk: np.ndarray, scatter: np.ndarray) -> np.ndarray:
         """Maximum-likelihood covariances (K, d, d) from counts and scatter.

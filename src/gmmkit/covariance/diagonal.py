@@ -178,7 +178,7 @@ def equal_shape_volumes(
             relative_change(new_shape, shape),
         )
         volumes, shape = new_volumes, new_shape
-        if change <= INNER_TOL:
+        if change <= INNER_TOL or not np.all(np.isfinite(shape)):
             break
     else:
         logger.debug("equal-shape M-step stopped after %d iterations", it)

@@ -253,7 +253,7 @@ class VEE(DecomposedModel):
                 float(np.abs(new_common - common).max() / np.abs(new_common).max()),
             )
             volumes, common = new_volumes, new_common
-            if change <= INNER_TOL:
+            if change <= INNER_TOL or not np.all(np.isfinite(common)):
                 break
         else:
             logger.debug("VEE M-step stopped after %d iterations", it)
