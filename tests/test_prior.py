@@ -16,7 +16,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
-from gmmkit import COVARIANCE_TYPES, ConjugatePrior, GaussianMixture
+from gmmkit import COVARIANCE_TYPES, ConjugatePrior, GaussianMixture, select_model
 from gmmkit._errors import DataError, InvalidParameterError
 from gmmkit._prior import PRIOR_MODELS, resolve_prior
 
@@ -363,17 +363,10 @@ def test_prior_with_streamed_chunks_equals_in_memory():
     )
 
 
-def _select_model():
-    # gmmkit.selection is being written beside this file; until it is in the
-    # tree these two tests cannot run.
-    return pytest.importorskip("gmmkit.selection").select_model
-
-
 @pytest.mark.parametrize("data", ["iris", "faithful"])
 def test_select_model_with_prior_equals_mclustBIC(data):
     """select_model(prior="default") reproduces mclustBIC(prior = priorControl())."""
     pytest.importorskip("pandas")
-    select_model = _select_model()
     X = DATA[data]
     result = select_model(
         X,
@@ -394,7 +387,6 @@ def test_select_model_with_prior_equals_mclustBIC(data):
 
 def test_select_model_prior_rows_for_models_without_prior():
     pytest.importorskip("pandas")
-    select_model = _select_model()
     X = DATA["faithful"]
     result = select_model(
         X, n_components=[2], covariance_types=["VVV", "EVE"], prior="default", n_jobs=1
@@ -412,7 +404,6 @@ def test_select_model_prior_rows_for_models_without_prior():
 def test_select_model_with_prior_reproduces_mclust_grid():
     """Every model and G = 1..4 on iris, and the choice, as mclustBIC / Mclust."""
     pytest.importorskip("pandas")
-    select_model = _select_model()
     grid = REF["bic_grid"]
     X = DATA[grid["data"]]
     result = select_model(X, n_components=grid["G"], prior="default", n_jobs=1)
