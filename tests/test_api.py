@@ -7,7 +7,8 @@ def test_all_is_sorted_and_complete():
     assert list(gmmkit.__all__) == sorted(gmmkit.__all__)
     public = {n for n in dir(gmmkit) if not n.startswith("_")} - {"annotations"}
     modules = {
-        "covariance", "mixture", "sources", "plotting", "demo", "cli", "selection",
+        "covariance", "mixture", "sources", "plotting", "demo", "cli", "report",
+        "selection",
     }  # fmt: skip
     assert public - modules <= set(gmmkit.__all__) | {"__version__"}
     for name in gmmkit.__all__:

@@ -310,6 +310,7 @@ def _positive_int(text: str) -> int:
 
 
 def _add_fit_options(parser: argparse.ArgumentParser, with_k: bool = True) -> None:
+    from ._init import INIT_METHODS
     from .covariance import COVARIANCE_TYPES
 
     group = parser.add_argument_group("model options")
@@ -360,7 +361,7 @@ def _add_fit_options(parser: argparse.ArgumentParser, with_k: bool = True) -> No
     group.add_argument(
         "--init",
         default="kmeans",
-        choices=("kmeans", "k-means++", "random", "random_from_data"),
+        choices=INIT_METHODS,
         help="how starts are chosen (default: %(default)s)",
     )
     group.add_argument(
