@@ -279,3 +279,10 @@ def test_predictions_stream_a_memmap(X, files, reference):
     assert reference.score(mm) == pytest.approx(reference.score(X), rel=1e-13)
     with pytest.raises(DataError, match="2 features, but the model was fitted with 3"):
         reference.predict(lambda: iter([X[:, :2]]))
+
+
+def test_memmap_views_are_read_as_given(files, X):
+    mm = np.load(files / "x.npy", mmap_mode="r")
+    for view in (mm[::-1], mm[100:2000], mm[:, 1:]):
+        rows = np.vstack([c for _, c, _ in MemmapSource(view, chunk_size=333)])
+        np.testing.assert_array_equal(rows, np.asarray(view))

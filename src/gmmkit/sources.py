@@ -263,18 +263,16 @@ class MemmapSource(StreamSource):
         self.description = f"the memory-mapped array {self.path or ''}".rstrip()
 
     def _open(self) -> np.memmap:
-        if self.path is not None and os.path.exists(self.path):
-            try:
-                arr = np.load(self.path, mmap_mode="r")
-                if isinstance(arr, np.memmap) and arr.shape == (
-                    self._n_samples,
-                    self._n_features,
-                ):
-                    return arr
-            except ValueError:  # e.g. a raw np.memmap file, not .npy
-                pass
-        assert self._array is not None
-        return self._array
+        """The array given, or the file mapped afresh for this pass.
+
+        A memmap given by the user is used as it is (it may be a view of a
+        file: a slice, reversed rows...); its pages are released chunk by
+        chunk all the same.
+        """
+        if self._array is not None:
+            return self._array
+        mapped: np.memmap = np.load(str(self.path), mmap_mode="r")
+        return mapped
 
     def _raw_chunks(self) -> Iterator[object]:
         arr = self._open()
