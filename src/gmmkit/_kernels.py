@@ -163,3 +163,36 @@ def log_prob_chunk(kind, X, shift, means_s, factors, logc):
 
     _map_blocks(run, X.shape[0])
     return out
+
+
+def numpy_threads() -> int:
+    """Threads for the numpy/BLAS E-step (``GMMKIT_NUMPY_THREADS`` overrides)."""
+    env = os.environ.get("GMMKIT_NUMPY_THREADS", "")
+    return max(1, int(env)) if env.isdigit() else _threads()
+
+
+class single_threaded_blas:  # noqa: N801 - used as a context manager
+    """Limit BLAS to one thread per call while gmmkit runs its own threads."""
+
+    def __enter__(self) -> None:
+        from threadpoolctl import threadpool_limits
+
+        self._limits = threadpool_limits(1, user_api="blas")
+
+    def __exit__(self, *exc: object) -> None:
+        self._limits.restore_original_limits()
+
+
+def run_parallel(tasks: list) -> None:
+    """Run ``fn(*args)`` for each ``(fn, *args)`` on the thread pool; wait."""
+    if len(tasks) == 1:
+        fn, *args = tasks[0]
+        fn(*args)
+        return
+    if not _POOL:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL.append(ThreadPoolExecutor(_threads(), thread_name_prefix="gmmkit"))
+    futures = [_POOL[0].submit(fn, *args) for fn, *args in tasks]
+    for f in futures:
+        f.result()

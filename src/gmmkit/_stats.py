@@ -315,7 +315,7 @@ def estep_stats(chunks: Chunks, model: CovarianceModel, params: Params) -> SuffS
         params.precisions_cholesky.astype(np.float32),
         log_w.astype(np.float32),
     )
-    for _, X, w in chunks:
+    def block(part: SuffStats, X: np.ndarray, w: np.ndarray) -> None:
         Xs = X.astype(np.float64, copy=False) - shift
         if X.dtype == np.float32:
             log_prob = model.log_gaussian(Xs.astype(np.float32), *single[:2])
@@ -331,10 +331,35 @@ def estep_stats(chunks: Chunks, model: CovarianceModel, params: Params) -> SuffS
         rw = log_prob.astype(np.float64, copy=False)
         if not np.all(w == 1.0):
             rw = rw * w[:, None]
-        _accumulate_fast(stats, Xs, rw, centres_s, far)
-        stats.loglik += float(w @ log_norm.astype(np.float64))
-        stats.weight += float(w.sum())
-        stats.rows += X.shape[0]
+        _accumulate_fast(part, Xs, rw, centres_s, far)
+        part.loglik += float(w @ log_norm.astype(np.float64))
+        part.weight += float(w.sum())
+        part.rows += X.shape[0]
+
+    threads = _kernels.numpy_threads()
+    if threads == 1:
+        for _, X, w in chunks:
+            block(stats, X, w)
+        return stats
+    # One block of each chunk per core, each thread with single-threaded BLAS
+    # and its own statistics: the element-wise work runs on every core too,
+    # and no BLAS call waits on threads that the OS has not scheduled.
+    parts = [SuffStats.zeros(params.means, model.moments) for _ in range(threads)]
+    with _kernels.single_threaded_blas():
+        for _, X, w in chunks:
+            n = X.shape[0]
+            step = -(-n // threads)
+            _kernels.run_parallel(
+                [
+                    (block, parts[t], X[t * step : (t + 1) * step],
+                     w[t * step : (t + 1) * step])
+                    for t in range(threads)
+                    if t * step < n
+                ]
+            )
+    for part in parts:
+        part.loglik = float(part.loglik)
+        stats += part
     return stats
 
 
