@@ -41,7 +41,7 @@ DIAG_MODELS = frozenset({"VVI", "VII", "EII", "EEI"})
 #: Largest number of features for which the compiled kernels beat the
 #: BLAS path (measured with benchmarks/run.py on 2 cores: at d = 16 the GEMM
 #: formulation wins for full covariances, the compiled one for diagonal).
-MAX_FEATURES = {"full": 4, "diag": 24}
+MAX_FEATURES = {"full": 3, "diag": 24}
 
 
 def available() -> bool:
