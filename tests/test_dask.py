@@ -144,3 +144,20 @@ def test_files_read_by_the_workers_equal_in_memory(client, X, tmp_path, ext):
         gm = GaussianMixture(K, **kw).fit(dX)
     np.testing.assert_allclose(gm.means_, mem.means_, rtol=1e-9)
     np.testing.assert_allclose(gm.covariances_, mem.covariances_, rtol=1e-9)
+
+
+def test_cli_fit_on_a_scheduler(client, X, tmp_path, capsys):
+    import json
+
+    from gmmkit.cli import main
+
+    np.save(tmp_path / "x.npy", X)
+    argv = ["fit", str(tmp_path / "x.npy"), "-k", "3", "--json"]
+    assert main(argv) == 0
+    loaded = json.loads(capsys.readouterr().out)
+    address = client.scheduler.address
+    assert main([*argv, "--scheduler", address, "--chunk-size", "500"]) == 0
+    remote = json.loads(capsys.readouterr().out)
+    assert remote["n_samples"] == X.shape[0]
+    ll = loaded["log_likelihood"]
+    assert remote["log_likelihood"] == pytest.approx(ll, rel=1e-6)

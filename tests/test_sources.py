@@ -286,3 +286,22 @@ def test_memmap_views_are_read_as_given(files, X):
     for view in (mm[::-1], mm[100:2000], mm[:, 1:]):
         rows = np.vstack([c for _, c, _ in MemmapSource(view, chunk_size=333)])
         np.testing.assert_array_equal(rows, np.asarray(view))
+
+
+def test_cli_fit_streams_with_chunk_size(files, X, capsys):
+    import json
+
+    from gmmkit.cli import main
+
+    assert main(["fit", str(files / "x.npy"), "-k", "3", "--json"]) == 0
+    loaded = json.loads(capsys.readouterr().out)
+    argv = ["fit", str(files / "x.parquet"), "-k", "3", "--columns", "a,b,c"]
+    assert main([*argv, "--chunk-size", "700", "--json"]) == 0
+    streamed = json.loads(capsys.readouterr().out)
+    assert streamed["n_samples"] == loaded["n_samples"] == X.shape[0]
+    assert streamed["feature_names"] == ["a", "b", "c"]
+    ll = loaded["log_likelihood"]
+    assert streamed["log_likelihood"] == pytest.approx(ll, rel=1e-6)
+    assert streamed["bic"] == pytest.approx(loaded["bic"], rel=1e-6)
+    assert main(["fit", "-", "--chunk-size", "10"]) == 1
+    assert "not stdin" in capsys.readouterr().err

@@ -294,6 +294,8 @@ examples:
   gmmkit fit data.csv -k 4 -t diag --columns x1,x3 -o model.gmm --json
   gmmkit fit data.parquet -k 2 --n-init 5 --seed 1 -o model.gmm
   cat data.csv | gmmkit fit - -k 2
+  gmmkit fit big.npy -k 5 --chunk-size 100000 -o model.gmm   (larger than memory)
+  gmmkit fit big.parquet -k 5 --scheduler tcp://10.0.0.1:8786 -o model.gmm
 """
 
 
@@ -387,17 +389,82 @@ def _add_fit(subparsers: Any) -> None:
     parser.add_argument("--json", action="store_true", help="summary as JSON")
     _add_fit_options(parser)
     _add_data_options(parser)
+    _add_scale_options(parser)
     _add_quiet(parser)
     parser.set_defaults(handler=_run_fit)
 
 
+def _add_scale_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data larger than memory")
+    group.add_argument(
+        "--chunk-size",
+        type=_positive_int,
+        metavar="N",
+        help="stream DATA from disk N rows at a time instead of loading it "
+        "(.npy memory-mapped, .parquet/.csv read in batches; --columns takes "
+        "names); memory stays about N x K x d",
+    )
+    group.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="fit on a Dask cluster (e.g. tcp://10.0.0.1:8786): the workers "
+        "read DATA (.npy/.parquet/.csv, a path they can all see) in blocks of "
+        "--chunk-size rows; needs the 'dask' extra",
+    )
+
+
 def _run_fit(args: argparse.Namespace) -> int:
+    if args.chunk_size is not None or args.scheduler is not None:
+        return _run_fit_scaled(args)
     table = _read(args)
     gm = _fit_model(table.X, _fit_params(args), _Progress(not args.quiet))
     if table.has_names:
         gm.feature_names_in_ = np.asarray(table.feature_names, dtype=object)
     summary = _summary(gm, table.X, table.feature_names)
     summary["data"] = table.source
+    if args.output:
+        gm.save(args.output)
+        summary["model"] = str(args.output)
+    if args.json:
+        _print_json(summary)
+    else:
+        print(_format_summary(summary))
+        if args.output:
+            print(f"model written to {args.output}")
+    return EXIT_OK
+
+
+def _run_fit_scaled(args: argparse.Namespace) -> int:
+    """``gmmkit fit`` without loading DATA: streamed, or on a Dask cluster."""
+    import math
+
+    from .sources import scaled_input
+
+    if args.data == "-":
+        raise GMMError(
+            "--chunk-size/--scheduler read a file (.npy, .parquet or .csv), not "
+            "stdin; save the data to a file first."
+        )
+    columns = None
+    if args.columns:
+        columns = [c.strip() for c in args.columns.split(",") if c.strip()]
+    params = _fit_params(args)
+    params["chunk_size"] = args.chunk_size
+    with scaled_input(args.data, columns, args.chunk_size, args.scheduler) as X:
+        gm = _fit_model(X, params, _Progress(not args.quiet))
+    if columns:
+        gm.feature_names_in_ = np.asarray(columns, dtype=object)
+    summary = _summary(gm, None, columns)
+    n = int(gm.n_samples_fit_)
+    log_l = float(gm.log_likelihood_history_[-1])
+    p = gm.n_parameters()
+    summary.update(
+        n_samples=n,
+        log_likelihood=log_l,
+        bic=-2 * log_l + p * math.log(n),
+        aic=-2 * log_l + 2 * p,
+        data=str(args.data),
+    )
     if args.output:
         gm.save(args.output)
         summary["model"] = str(args.output)
