@@ -263,6 +263,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_int(owner, "n_init", self.n_init, 1)
         check_choice(owner, "init_params", self.init_params, INIT_METHODS)
         check_choice(owner, "convergence", self.convergence, ("sklearn", "mclust"))
+        check_prior(owner, self.prior)
+        check_choice(owner, "dtype", self.dtype, ("auto", "float64"))
+        _check_accelerate(owner, self.accelerate, model, self.prior)
         if not isinstance(self.warm_start, (bool, np.bool_)):
             raise InvalidParameterError(
                 f"The 'warm_start' parameter of {owner} must be a bool. "
@@ -282,9 +285,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_int(owner, "verbose", self.verbose, 0)
         check_int(owner, "verbose_interval", self.verbose_interval, 1)
         check_int(owner, "chunk_size", self.chunk_size, 1, allow_none=True)
-        check_prior(owner, self.prior)
-        check_choice(owner, "dtype", self.dtype, ("auto", "float64"))
-        _check_accelerate(owner, self.accelerate, model, self.prior)
         try:
             check_random_state(self.random_state)
         except ValueError:

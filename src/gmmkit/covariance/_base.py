@@ -247,16 +247,6 @@ def factor_full(covariances: np.ndarray, reg_covar: float) -> np.ndarray:
             fast = None
     if fast is not None and np.all(np.isfinite(fast)):
         return np.ascontiguousarray(fast.transpose(0, 2, 1))
-    # Fast path: numpy's stacked Cholesky and triangular inverse (one call for
-    # all components, ~1000x faster than a scipy call per small matrix);
-    # the loop below runs only to name the components that fail.
-    with np.errstate(all="ignore"):
-        try:
-            fast = np.linalg.inv(np.linalg.cholesky(covariances))
-        except np.linalg.LinAlgError:
-            fast = None
-    if fast is not None and np.all(np.isfinite(fast)):
-        return np.ascontiguousarray(fast.transpose(0, 2, 1))
     out = np.empty_like(covariances)
     bad = []
     for k in range(covariances.shape[0]):
