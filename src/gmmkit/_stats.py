@@ -363,38 +363,6 @@ def estep_stats(chunks: Chunks, model: CovarianceModel, params: Params) -> SuffS
     return stats
 
 
-class Float32Rows:
-    """The chunks of an in-memory float32 array, yielded without widening.
-
-    :func:`estep_stats` computes densities of float32 chunks in float32 (and
-    accumulates the statistics in float64), so EM over float32 data moves half
-    the bytes.
-    """
-
-    def __init__(self, X: np.ndarray, sample_weight: np.ndarray | None, chunk: int):
-        self.X = X
-        self.sample_weight = sample_weight
-        self.chunk_size = int(chunk)
-
-    @property
-    def n_samples(self) -> int:
-        return int(self.X.shape[0])
-
-    @property
-    def n_features(self) -> int:
-        return int(self.X.shape[1])
-
-    def __iter__(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-        n, step = self.n_samples, self.chunk_size
-        for start in range(0, n, step):
-            stop = min(start + step, n)
-            if self.sample_weight is None:
-                w = np.ones(stop - start)
-            else:
-                w = np.asarray(self.sample_weight[start:stop], dtype=np.float64)
-            yield start, self.X[start:stop], w
-
-
 def resp_stats(
     chunks: Chunks,
     resp_of: Callable[[int, int], np.ndarray],

@@ -145,6 +145,13 @@ def _read(args: argparse.Namespace, path: str | None = None) -> Any:
     return table
 
 
+def _model_and_data(args: argparse.Namespace) -> tuple[Any, Any, np.ndarray]:
+    """The saved model MODEL, the table DATA, and its columns for the model."""
+    model = _load_model(args.model)
+    table = _read(args)
+    return model, table, _model_columns(model, table, args)
+
+
 def _model_columns(model: Any, table: Any, args: argparse.Namespace) -> np.ndarray:
     """The table's columns in the order the model was fitted on."""
     names = getattr(model, "feature_names_in_", None)
@@ -520,9 +527,7 @@ def _add_predict(subparsers: Any) -> None:
 def _run_predict(args: argparse.Namespace) -> int:
     from ._dataio import write_table
 
-    model = _load_model(args.model)
-    table = _read(args)
-    X = _model_columns(model, table, args)
+    model, table, X = _model_and_data(args)
     with _no_name_warning_ctx():
         if args.proba:
             proba = model.predict_proba(X)
@@ -565,9 +570,7 @@ def _add_score(subparsers: Any) -> None:
 def _run_score(args: argparse.Namespace) -> int:
     from ._dataio import write_table
 
-    model = _load_model(args.model)
-    table = _read(args)
-    X = _model_columns(model, table, args)
+    model, table, X = _model_and_data(args)
     with _no_name_warning_ctx():
         if args.per_row:
             write_table(args.output, {"log_density": model.score_samples(X)})
@@ -867,9 +870,7 @@ def _run_plot(args: argparse.Namespace) -> int:
 
     from . import plotting
 
-    model = _load_model(args.model)
-    table = _read(args)
-    X = _model_columns(model, table, args)
+    model, table, X = _model_and_data(args)
     d = X.shape[1]
     kind = args.kind
     if kind == "auto":

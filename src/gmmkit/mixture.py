@@ -18,7 +18,7 @@ from ._engine import EMResult, check_loglik, run_em
 from ._errors import DataError, InvalidParameterError
 from ._init import INIT_METHODS, initial_resp, params_from_resp, sampled_start
 from ._prior import ConjugatePrior, ResolvedPrior, check_prior, resolve_prior
-from ._stats import Float32Rows, Params, estep_stats, score_chunks
+from ._stats import Params, estep_stats, score_chunks
 from ._validation import (
     check_array_param,
     check_choice,
@@ -31,6 +31,7 @@ from .covariance import CovarianceModel, get_model
 from .sources import (
     SAMPLED_INIT_THRESHOLD,
     ArraySource,
+    Float32Rows,
     as_stream,
     auto_chunk_size,
 )

@@ -519,20 +519,10 @@ def write_report(
 
     sections.append(("Data", _data_section(table)))
     if rows:
+        from .selection import TABLE_COLUMNS
+
         cols = [
-            c
-            for c in (
-                "covariance_type",
-                "n_components",
-                "log_likelihood",
-                "n_parameters",
-                "bic",
-                "aic",
-                "icl",
-                "converged",
-                "error",
-            )
-            if any(c in r for r in rows)
+            c for c in TABLE_COLUMNS if c != "n_iter" and any(c in r for r in rows)
         ]
         chosen = (str(gm.covariance_type), int(gm.n_components))
         order = sorted(

@@ -46,6 +46,9 @@ class ArraySource:
         Rows per chunk.
     """
 
+    #: dtype every chunk is converted to (``None``: the array's own).
+    chunk_dtype: type | None = np.float64
+
     def __init__(
         self, X: np.ndarray, sample_weight: np.ndarray | None, chunk_size: int
     ) -> None:
@@ -66,12 +69,23 @@ class ArraySource:
         step = self.chunk_size
         for start in range(0, n, step):
             stop = min(start + step, n)
-            X = np.asarray(self.X[start:stop], dtype=np.float64)
+            X = np.asarray(self.X[start:stop], dtype=self.chunk_dtype)
             if self.sample_weight is None:
                 w = np.ones(stop - start)
             else:
                 w = np.asarray(self.sample_weight[start:stop], dtype=np.float64)
             yield start, X, w
+
+
+class Float32Rows(ArraySource):
+    """The chunks of an in-memory float32 array, yielded without widening.
+
+    :func:`gmmkit._stats.estep_stats` computes densities of float32 chunks in
+    float32 (and accumulates the statistics in float64), so EM over float32
+    data moves half the bytes.
+    """
+
+    chunk_dtype = None  # keep the array's own dtype
 
 
 # --------------------------------------------------------------------------
