@@ -6,13 +6,13 @@ densities and brute-force weighted moments, or plain EM from the same start.
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
 from gmmkit import GaussianMixture, _kernels
 from gmmkit._errors import InvalidParameterError
-from gmmkit._stats import Params, estep_stats, weighted_log_prob
+from gmmkit._stats import Params, estep_stats, score_rows, weighted_log_prob
 from gmmkit.covariance import get_model
 from gmmkit.sources import ArraySource
 
@@ -96,6 +96,50 @@ def test_estep_matches_oracle(path, covariance_type, d, offset):
     assert_allclose(stats.weight, w.sum(), rtol=1e-13)
     got = weighted_log_prob(X, model, params, params.centre())
     _close(got, logp, rtol=1e-10)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "EEI", "spherical"])
+@pytest.mark.parametrize("d", [1, 5, 40])
+def test_score_rows_match_oracle(path, covariance_type, d):
+    """Per-row log-density and label (final pass, predict, score_samples)."""
+    rng = np.random.RandomState(d)
+    model = get_model(covariance_type)
+    k = 5
+    params = _params(model, k, d, rng, 10.0)
+    X = params.means[rng.randint(k, size=900)] + 2.0 * rng.normal(size=(900, d))
+    *_, logp = _oracle(X, np.ones(len(X)), model, params)
+    got_norm, got_labels = [], []
+    for _, log_norm, labels in score_rows(ArraySource(X, None, 300), model, params):
+        got_norm.append(log_norm)
+        got_labels.append(labels)
+    assert_allclose(np.concatenate(got_norm), logsumexp(logp, axis=1), rtol=1e-11)
+    assert_array_equal(np.concatenate(got_labels), logp.argmax(axis=1))
+
+
+@pytest.mark.skipif(not _kernels.available(), reason="numba is not installed")
+def test_compiled_exp_is_accurate_inside_fast_math_loops():
+    """The kernels' own exp is compiled into loops with re-association on
+    (numba passes the caller's fast-math flags to its callees); its range
+    reduction must survive that: relative error a few ulp near 0, ~1e-13 near
+    the underflow limit, and exact zeros below it."""
+    from gmmkit import _kernels_impl as impl
+
+    rng = np.random.RandomState(0)
+    k, b = 7, impl.TILE
+    lp = np.concatenate([-rng.exponential(3.0, 5 * b), -rng.uniform(0, 800, 2 * b)])
+    lp = lp.reshape(k, b)
+    lp[0] = 0.0  # every row's maximum is 0, so exp(lp - max) = exp(lp)
+    expected = np.exp(lp)
+    work = lp.copy()
+    top, total, tbuf, pbuf = (np.empty(b) for _ in range(4))
+    impl._exp_normalise(work, b, top, total, tbuf, pbuf, np.empty(b, dtype=np.int64))
+    assert_array_equal(top, lp.max(axis=0))
+    near = lp > -30
+    assert_allclose(work[near], expected[near], rtol=2e-15)
+    normal = lp > -700
+    assert_allclose(work[normal], expected[normal], rtol=5e-14)
+    assert np.all(work[lp < -708.5] == 0.0)
+    assert_allclose(total, expected.sum(axis=0), rtol=1e-15)
 
 
 def test_far_components_take_the_exact_path(monkeypatch):

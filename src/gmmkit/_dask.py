@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ._errors import DataError, require
-from ._stats import Chunks, Params, SuffStats, estep_stats, score_chunks
+from ._stats import Chunks, Params, SuffStats, estep_stats, score_chunks, score_rows
 from .covariance import CovarianceModel
 from .sources import check_chunk
 
@@ -195,14 +195,12 @@ def _block_scores(
     block: np.ndarray, model: CovarianceModel, params: Params, what: str
 ) -> np.ndarray:
     X = np.asarray(block, dtype=np.float64)
-    ((_, log_prob, log_norm),) = score_chunks(
-        [(0, X, np.ones(X.shape[0]))], model, params
-    )
-    if what == "predict":
-        return np.asarray(log_prob.argmax(axis=1), dtype=np.intp)
-    if what == "score_samples":
-        return np.asarray(log_norm)
-    return np.exp(log_prob - log_norm[:, None])
+    chunk = [(0, X, np.ones(X.shape[0]))]
+    if what == "predict_proba":
+        ((_, log_prob, log_norm),) = score_chunks(chunk, model, params)
+        return np.exp(log_prob - log_norm[:, None])
+    ((_, log_norm, labels),) = score_rows(chunk, model, params)
+    return np.asarray(labels, dtype=np.intp) if what == "predict" else log_norm
 
 
 def lazy_scores(

@@ -33,15 +33,12 @@ _HAVE_NUMBA = (
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
-#: Covariance models whose density the kernels reproduce, by mclust name:
-#: an upper precision factor per component (or shared), or a diagonal one.
-FULL_MODELS = frozenset({"VVV", "EEE"})
-DIAG_MODELS = frozenset({"VVI", "VII", "EII", "EEI"})
-
-#: Largest number of features for which the compiled kernels beat the
-#: BLAS path (measured with benchmarks/run.py on 2 cores: at d = 16 the GEMM
-#: formulation wins for full covariances, the compiled one for diagonal).
-MAX_FEATURES = {"full": 3, "diag": 24}
+#: Largest number of features for which the compiled kernels beat the BLAS
+#: path, per kind of moments (measured on 2 cores, see benchmarks/RESULTS.md:
+#: per row and component the compiled full kernel costs ~50 ns at d = 16 and
+#: ~180 ns at d = 32 on one core, against ~100 and ~250 ns for the GEMM
+#: formulation; at d = 64 the GEMMs win).
+MAX_FEATURES = {"full": 32, "diag": 64}
 
 
 def available() -> bool:
@@ -49,23 +46,24 @@ def available() -> bool:
     return _HAVE_NUMBA
 
 
-def applicable(model_name: str, n_features: int) -> str | None:
-    """Which kernel ("full" / "diag") serves this model and size, or None."""
-    if not _HAVE_NUMBA:
+def applicable(moments: str, n_features: int) -> str | None:
+    """Which kernel serves a model with these moments ("full" / "diag"), or None.
+
+    Every covariance model's density is ``log det P_k - |(x - mu_k) P_k|^2 / 2``
+    with ``P_k`` its upper precision factor (diagonal for "diag" moments), so
+    one kernel per kind of moments serves all of them.
+    """
+    if not _HAVE_NUMBA or n_features > MAX_FEATURES[moments]:
         return None
-    kind = (
-        "full" if model_name in FULL_MODELS else "diag" if model_name in DIAG_MODELS
-        else None
-    )
-    if kind is None or n_features > MAX_FEATURES[kind]:
-        return None
-    return kind
+    return moments
 
 
-def dense_factors(
-    kind: str, model_name: str, prec_chol: np.ndarray, k: int, d: int
-) -> np.ndarray:
-    """Precision factors as (K, d, d) upper factors or (K, d) precisions."""
+def dense_factors(kind: str, prec_chol: np.ndarray, k: int, d: int) -> np.ndarray:
+    """Precision factors as (K, d, d) upper factors or (K, d) precisions.
+
+    Accepts every model's native shape: (K, d, d), shared (d, d), diagonal
+    (K, d) or spherical (K,).
+    """
     if kind == "full":
         factors = prec_chol if prec_chol.ndim == 3 else prec_chol[None]
         return np.ascontiguousarray(np.broadcast_to(factors, (k, d, d)))
@@ -127,7 +125,6 @@ def estep_chunk(kind, X, w, shift, means_s, factors, logc):
     Returns ``(n, s1, s2, loglik, weight)``; rows with weight <= 0 are skipped.
     """
     impl = _impl()
-    block = impl.block_full if kind == "full" else impl.block_diag
     k, d = means_s.shape
     X = np.ascontiguousarray(X)
     w = np.ascontiguousarray(w, dtype=np.float64)
@@ -137,7 +134,9 @@ def estep_chunk(kind, X, w, shift, means_s, factors, logc):
         s1 = np.zeros((k, d))
         s2 = np.zeros((k, d, d) if kind == "full" else (k, d))
         tot = np.zeros(2)
-        block(X, w, shift, means_s, factors, logc, start, stop, n_, s1, s2, tot)
+        impl.estep(
+            kind, X, w, shift, means_s, factors, logc, start, stop, n_, s1, s2, tot
+        )
         return n_, s1, s2, tot
 
     parts = _map_blocks(run, X.shape[0])
@@ -154,15 +153,33 @@ def estep_chunk(kind, X, w, shift, means_s, factors, logc):
 def log_prob_chunk(kind, X, shift, means_s, factors, logc):
     """``log pi_k + log N(x | mu_k, Sigma_k)`` of one chunk, shape (n, K)."""
     impl = _impl()
-    fn = impl.logprob_full if kind == "full" else impl.logprob_diag
     X = np.ascontiguousarray(X)
     out = np.empty((X.shape[0], means_s.shape[0]))
 
     def run(start: int, stop: int) -> None:
-        fn(X, shift, means_s, factors, logc, start, stop, out[start:stop])
+        impl.log_prob(
+            kind, X, shift, means_s, factors, logc, start, stop, out[start:stop]
+        )
 
     _map_blocks(run, X.shape[0])
     return out
+
+
+def score_chunk(kind, X, shift, means_s, factors, logc):
+    """``(log p(x), argmax_k)`` per row of one chunk, without (n, K) arrays."""
+    impl = _impl()
+    X = np.ascontiguousarray(X)
+    log_norm = np.empty(X.shape[0])
+    labels = np.empty(X.shape[0], dtype=np.intp)
+
+    def run(start: int, stop: int) -> None:
+        impl.score(
+            kind, X, shift, means_s, factors, logc, start, stop,
+            log_norm[start:stop], labels[start:stop],
+        )
+
+    _map_blocks(run, X.shape[0])
+    return log_norm, labels
 
 
 def numpy_threads() -> int:

@@ -127,17 +127,25 @@ class SuffStats:
         return nk, means, scatter
 
 
+def _compiled(
+    model: CovarianceModel, params: Params
+) -> tuple[str, np.ndarray, np.ndarray] | None:
+    """``(kind, factors, log_constants)`` for the compiled kernels, or None."""
+    k, d = params.means.shape
+    kind = _kernels.applicable(model.moments, d)
+    if kind is None:
+        return None
+    factors = _kernels.dense_factors(kind, params.precisions_cholesky, k, d)
+    return kind, factors, _kernels.log_constants(kind, params.weights, factors, d)
+
+
 def weighted_log_prob(
     X: np.ndarray, model: CovarianceModel, params: Params, shift: np.ndarray
 ) -> np.ndarray:
     """``log pi_k + log N(x | mu_k, Sigma_k)`` for one chunk, shape (n, K)."""
-    kind = _kernels.applicable(model.name, X.shape[1])
-    if kind is not None:
-        k, d = params.means.shape
-        factors = _kernels.dense_factors(
-            kind, model.name, params.precisions_cholesky, k, d
-        )
-        logc = _kernels.log_constants(kind, params.weights, factors, d)
+    compiled = _compiled(model, params)
+    if compiled is not None:
+        kind, factors, logc = compiled
         return _kernels.log_prob_chunk(
             kind, X, shift, params.means - shift, factors, logc
         )
@@ -157,9 +165,9 @@ def _accumulate(
 
     The reference path: one ``(rows, d)`` difference per component, so the
     moments are centred on each component's own centre without cancellation.
-    The E-step uses :func:`_accumulate_fast` and falls back to this path only
-    for the components whose centres are far (in their own units) from the
-    common shift.
+    The diagonal E-step uses :func:`_accumulate_diag` and falls back to this
+    path only for the components whose centres are far (in their own units)
+    from the common shift.
     """
     stats.n += rw.sum(axis=0)
     full = stats.s2.ndim == 3
@@ -176,10 +184,12 @@ def _accumulate(
             stats.s2[k] += r @ (diff * diff)
 
 
-#: Moments are gathered about the common shift and re-centred on each
-#: component's centre afterwards; that re-centring loses about
+#: Diagonal moments are gathered about the common shift and re-centred on
+#: each component's centre afterwards; that re-centring loses about
 #: ``log10(_RECENTRE_LIMIT)`` digits at most, beyond which a component takes
-#: the exact per-component path (see :func:`_far_components`).
+#: the exact per-component path (see :func:`_far_components`).  Full moments
+#: are always taken about each component's own centre (see
+#: :func:`_accumulate_full`).
 _RECENTRE_LIMIT = 1e4
 
 
@@ -188,71 +198,44 @@ def _far_components(model: CovarianceModel, params: Params, centres_s: np.ndarra
 
     Rounding in moments taken about the shift is of order ``eps * |delta|^2``
     per entry (``delta`` = centre minus shift); relative to the component's
-    covariance that is ``eps * |delta|^2 * lambda_max(precision)``, bounded
-    by ``|delta|^2 * ||P||_F^2`` with ``P`` the precision factor.
+    variances that is ``eps * |delta|^2 * max_j prec_kj``.
     """
     k, d = centres_s.shape
-    d2 = centres_s * centres_s
     prec = model.precisions_from_cholesky(params.precisions_cholesky)
     dense = np.asarray(model.dense(prec, k, d), dtype=np.float64)
-    if model.moments == "full":
-        worst = d2.sum(axis=1) * np.abs(dense).sum(axis=(1, 2))
-    else:
-        worst = (d2 * np.diagonal(dense, axis1=1, axis2=2)).max(axis=1, initial=0.0)
+    worst = (centres_s**2 * np.diagonal(dense, axis1=1, axis2=2)).max(
+        axis=1, initial=0.0
+    )
     return np.nonzero(~(worst < _RECENTRE_LIMIT))[0]
 
 
-def _pair_index(d: int) -> tuple[np.ndarray, np.ndarray]:
-    return np.triu_indices(d)
-
-
-def _accumulate_fast(
+def _accumulate_diag(
     stats: SuffStats,
     Xs: np.ndarray,
     rw: np.ndarray,
     centres_s: np.ndarray,
     far: np.ndarray,
 ) -> None:
-    """Add moments of shifted rows with all components in a few GEMMs.
+    """Add diagonal moments of shifted rows, all components in two GEMMs.
 
-    Raw moments about the shift, ``R^T X`` and ``R^T (x x^T)`` (the latter as
-    one product with the upper-triangle outer products of the rows for small
-    ``d``, or one symmetric rank-k update per component for large ``d``), are
-    re-centred on the component centres in float64.  Components listed in
-    ``far`` take the exact per-component path instead.
+    Raw moments about the shift, ``R^T X`` and ``R^T X^2``, are re-centred on
+    the component centres in float64; components in ``far`` take the exact
+    per-component path instead.
     """
-    n_rows, d = Xs.shape
     nk = rw.sum(axis=0, dtype=np.float64)
     s1g = (rw.T @ Xs).astype(np.float64, copy=False)
-    full = stats.s2.ndim == 3
+    s2g = (rw.T @ (Xs * Xs)).astype(np.float64, copy=False)
     c = centres_s
-    if full:
-        if d <= _PAIR_MAP_MAX_D:
-            iu, ju = _pair_index(d)
-            pairs = Xs[:, iu]
-            pairs *= Xs[:, ju]
-            upper = (rw.T @ pairs).astype(np.float64, copy=False)
-            s2g = np.zeros((rw.shape[1], d, d))
-            s2g[:, iu, ju] = upper
-            s2g[:, ju, iu] = upper
-        else:
-            s2g = np.empty((rw.shape[1], d, d))
-            buf = np.empty_like(Xs)
-            sq = np.sqrt(rw)
-            for k in range(rw.shape[1]):
-                np.multiply(Xs, sq[:, k, None], out=buf)
-                s2g[k] = buf.T @ buf
-        cross = s1g[:, :, None] * c[:, None, :]
-        s2 = s2g - cross - cross.transpose(0, 2, 1)
-        s2 += nk[:, None, None] * (c[:, :, None] * c[:, None, :])
-    else:
-        s2g = (rw.T @ (Xs * Xs)).astype(np.float64, copy=False)
-        s2 = s2g - 2.0 * c * s1g + nk[:, None] * c * c
+    s2 = s2g - 2.0 * c * s1g + nk[:, None] * c * c
     s1 = s1g - nk[:, None] * c
     if far.size:
-        exact = SuffStats.zeros(c[far], "full" if full else "diag")
-        _accumulate(exact, Xs.astype(np.float64, copy=False), rw[:, far].astype(
-            np.float64, copy=False), c[far])
+        exact = SuffStats.zeros(c[far], "diag")
+        _accumulate(
+            exact,
+            Xs.astype(np.float64, copy=False),
+            rw[:, far].astype(np.float64, copy=False),
+            c[far],
+        )
         s1[far] = exact.s1
         s2[far] = exact.s2
     stats.n += nk
@@ -260,10 +243,30 @@ def _accumulate_fast(
     stats.s2 += s2
 
 
-#: Up to this many features the second moments of all components come from
-#: one product with the rows' outer products ((rows, d(d+1)/2) work array);
-#: above it one symmetric rank-k product per component is cheaper.
-_PAIR_MAP_MAX_D = 24
+def _accumulate_full(
+    stats: SuffStats,
+    Xs: np.ndarray,
+    rw: np.ndarray,
+    centres_s: np.ndarray,
+    buf: np.ndarray,
+) -> None:
+    """Add full moments about each component's own centre: one SYRK each.
+
+    ``buf`` (rows, d + 1) holds ``[(x - c_k) sqrt(r_k), sqrt(r_k)]``; its Gram
+    matrix has the scatter, the first moment and ``n_k`` as blocks, so one
+    symmetric rank-k product gives all three, with no re-centring (and no
+    cancellation) whatever the distance between component and shift.
+    """
+    d = Xs.shape[1]
+    sq = np.sqrt(rw)
+    for k in range(rw.shape[1]):
+        np.subtract(Xs, centres_s[k].astype(Xs.dtype), out=buf[:, :d])
+        buf[:, :d] *= sq[:, k, None]
+        buf[:, d] = sq[:, k]
+        gram = (buf.T @ buf).astype(np.float64, copy=False)
+        stats.s2[k] += gram[:d, :d]
+        stats.s1[k] += gram[:d, d]
+        stats.n[k] += gram[d, d]
 
 
 def _resp_inplace(log_prob: np.ndarray) -> np.ndarray:
@@ -289,13 +292,9 @@ def estep_stats(chunks: Chunks, model: CovarianceModel, params: Params) -> SuffS
     stats = SuffStats.zeros(params.means, model.moments)
     shift = params.centre()
     centres_s = params.means - shift
-    k, d = params.means.shape
-    kind = _kernels.applicable(model.name, d)
-    if kind is not None:
-        factors = _kernels.dense_factors(
-            kind, model.name, params.precisions_cholesky, k, d
-        )
-        logc = _kernels.log_constants(kind, params.weights, factors, d)
+    compiled = _compiled(model, params)
+    if compiled is not None:
+        kind, factors, logc = compiled
         for _, X, w in chunks:
             n, s1, s2, loglik, weight = _kernels.estep_chunk(
                 kind, X, w, shift, centres_s, factors, logc
@@ -307,31 +306,71 @@ def estep_stats(chunks: Chunks, model: CovarianceModel, params: Params) -> SuffS
             stats.weight += weight
             stats.rows += X.shape[0]
         return stats
-    far = _far_components(model, params, centres_s)
-    with np.errstate(divide="ignore"):
-        log_w = np.log(params.weights)
-    single = (
-        centres_s.astype(np.float32),
-        params.precisions_cholesky.astype(np.float32),
-        log_w.astype(np.float32),
+    k, d = params.means.shape
+    full = model.moments == "full"
+    kind = "full" if full else "diag"
+    factors = _kernels.dense_factors(kind, params.precisions_cholesky, k, d)
+    logc = _kernels.log_constants(kind, params.weights, factors, d)
+    far = np.empty(0, dtype=np.intp) if full else _far_components(
+        model, params, centres_s
     )
+    if full:  # all K projections (x - c_k) P_k of a chunk in one GEMM
+        stacked = factors.transpose(1, 0, 2).reshape(d, k * d)
+        offsets = np.einsum("kd,kde->ke", centres_s, factors).reshape(-1)
+        consts = (stacked, offsets, np.zeros(k), logc)
+    else:  # sum_j p_kj (x_j - c_kj)^2 = x^2 . p_k - 2 x . (p c)_k + (p c^2)_k
+        pc = factors * centres_s
+        consts = (factors.T, -2.0 * pc.T, (pc * centres_s).sum(axis=1), logc)
+    by_dtype = {
+        np.dtype(np.float64): consts,
+        np.dtype(np.float32): tuple(np.asarray(a, np.float32) for a in consts),
+    }
+    spaces: dict = {}
+
     def block(part: SuffStats, X: np.ndarray, w: np.ndarray) -> None:
-        Xs = X.astype(np.float64, copy=False) - shift
-        if X.dtype == np.float32:
-            log_prob = model.log_gaussian(Xs.astype(np.float32), *single[:2])
-            log_prob += single[2]
+        rows = X.shape[0]
+        dt = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
+        key = (id(part), dt)
+        ws = spaces.get(key)
+        if ws is None or ws["xs"].shape[0] < rows:
+            width = k * d if full else d
+            ws = spaces[key] = {
+                "xs": np.empty((rows, d), dt),
+                "work": np.empty((rows, width), dt),
+                "lp": np.empty((rows, k), dt),
+                "buf": np.empty((rows, d + 1), dt),
+            }
+        a, b, e, logc_ = by_dtype[dt]
+        Xs = np.subtract(X, shift.astype(dt), out=ws["xs"][:rows])
+        lp = ws["lp"][:rows]
+        work = ws["work"][:rows]
+        if full:
+            np.matmul(Xs, a, out=work)
+            work -= b
+            p3 = work.reshape(rows, k, d)
+            np.einsum("nke,nke->nk", p3, p3, out=lp)
+            lp *= -0.5
         else:
-            log_prob = model.log_gaussian(Xs, centres_s, params.precisions_cholesky)
-            log_prob += log_w
-        log_norm = _resp_inplace(log_prob)
-        keep = w > 0
-        if not keep.all():
-            log_prob, log_norm = log_prob[keep], log_norm[keep]
-            Xs, w = Xs[keep], w[keep]
-        rw = log_prob.astype(np.float64, copy=False)
+            np.multiply(Xs, Xs, out=work)
+            np.matmul(work, a, out=lp)
+            lp += Xs @ b
+            lp += e
+            np.maximum(lp, 0.0, out=lp)
+            lp *= -0.5
+        lp += logc_
+        log_norm = _resp_inplace(lp)
+        rw = lp
         if not np.all(w == 1.0):
-            rw = rw * w[:, None]
-        _accumulate_fast(part, Xs, rw, centres_s, far)
+            rw = rw * w[:, None].astype(dt)
+            drop = ~(w > 0)  # zero weight: no statistics, whatever the density
+            if drop.any():
+                rw[drop] = 0.0
+                w = np.where(drop, 0.0, w)
+                log_norm = np.where(drop, 0.0, log_norm)
+        if full:
+            _accumulate_full(part, Xs, rw, centres_s, ws["buf"][:rows])
+        else:
+            _accumulate_diag(part, Xs, rw, centres_s, far)
         part.loglik += float(w @ log_norm.astype(np.float64))
         part.weight += float(w.sum())
         part.rows += X.shape[0]
@@ -401,6 +440,28 @@ def score_chunks(
     for start, X, _ in chunks:
         log_prob = weighted_log_prob(X, model, params, shift)
         yield start, log_prob, _logsumexp_rows(log_prob)
+
+
+def score_rows(
+    chunks: Chunks, model: CovarianceModel, params: Params
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Yield ``(start, log p(x), most probable component)`` per chunk.
+
+    Cheaper than :func:`score_chunks` when the (n, K) log-densities are not
+    needed (the fit's final pass, ``predict``, ``score_samples``).
+    """
+    shift = params.centre()
+    compiled = _compiled(model, params)
+    for start, X, _ in chunks:
+        if compiled is not None:
+            kind, factors, logc = compiled
+            log_norm, labels = _kernels.score_chunk(
+                kind, X, shift, params.means - shift, factors, logc
+            )
+        else:
+            log_prob = weighted_log_prob(X, model, params, shift)
+            log_norm, labels = _logsumexp_rows(log_prob), log_prob.argmax(axis=1)
+        yield start, log_norm, labels
 
 
 def _logsumexp_rows(log_prob: np.ndarray) -> np.ndarray:

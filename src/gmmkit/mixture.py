@@ -18,7 +18,7 @@ from ._engine import EMResult, check_loglik, run_em
 from ._errors import DataError, InvalidParameterError
 from ._init import INIT_METHODS, initial_resp, params_from_resp, sampled_start
 from ._prior import ConjugatePrior, ResolvedPrior, check_prior, resolve_prior
-from ._stats import Params, estep_stats, score_chunks
+from ._stats import Params, estep_stats, score_chunks, score_rows
 from ._validation import (
     check_array_param,
     check_choice,
@@ -690,13 +690,16 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         total = 0.0
         labels = np.empty(source.n_samples, dtype=np.intp) if want_labels else None
         weights = source.sample_weight
-        for start, log_prob, log_norm in score_chunks(source, model, params):
+        for start, log_norm, best in score_rows(source, model, params):
             stop = start + log_norm.shape[0]
-            w = np.ones(stop - start) if weights is None else weights[start:stop]
-            keep = w > 0
-            total += float(w[keep] @ log_norm[keep])
+            if weights is None:
+                total += float(log_norm.sum())
+            else:
+                w = weights[start:stop]
+                keep = w > 0
+                total += float(w[keep] @ log_norm[keep])
             if labels is not None:
-                labels[start:stop] = log_prob.argmax(axis=1)
+                labels[start:stop] = best
         check_loglik(total)
         return total, labels
 
@@ -768,8 +771,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return get_model(getattr(self, "_fitted_covariance_type", self.covariance_type))
 
     def _scores(
-        self, X: Any
+        self, X: Any, scorer: Any = score_chunks
     ) -> tuple[int, Iterator[tuple[int, np.ndarray, np.ndarray]]]:
+        """``(n_samples, scorer(chunks of X, model, params))``.
+
+        ``scorer`` is :func:`score_chunks` (log-densities per component) or
+        :func:`score_rows` (per-row log-density and label only).
+        """
         check_is_fitted(self)
         stream = as_stream(X)
         if stream is not None:  # memory-mapped file, callable of chunks, ...
@@ -781,13 +789,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 )
             chunk = self.chunk_size or auto_chunk_size(self.n_components, d)
             source: Any = stream.with_chunk_size(chunk)
-            return stream.n_samples, score_chunks(
-                source, self._model(), self._params()
-            )
+            return stream.n_samples, scorer(source, self._model(), self._params())
         X = check_X(self, X, reset=False)
         chunk = self.chunk_size or auto_chunk_size(self.n_components, X.shape[1])
         source = ArraySource(X, None, chunk)
-        return X.shape[0], score_chunks(source, self._model(), self._params())
+        return X.shape[0], scorer(source, self._model(), self._params())
 
     # ---------------------------------------------------------------- predict
     def _lazy_scores(self, X: Any, what: str) -> Any:
@@ -807,9 +813,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         if _is_dask(X):  # a lazy dask array, computed blockwise
             return self._lazy_scores(X, "score_samples")
-        n, chunks = self._scores(X)
+        n, chunks = self._scores(X, score_rows)
         out = np.empty(n)
-        for start, _, log_norm in chunks:
+        for start, log_norm, _ in chunks:
             out[start : start + log_norm.shape[0]] = log_norm
         return out
 
@@ -848,10 +854,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         if _is_dask(X):  # a lazy dask array, computed blockwise
             return self._lazy_scores(X, "predict")
-        n, chunks = self._scores(X)
+        n, chunks = self._scores(X, score_rows)
         out = np.empty(n, dtype=np.intp)
-        for start, log_prob, _ in chunks:
-            out[start : start + log_prob.shape[0]] = log_prob.argmax(axis=1)
+        for start, _, labels in chunks:
+            out[start : start + labels.shape[0]] = labels
         return out
 
     def sample(
