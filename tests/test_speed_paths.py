@@ -98,7 +98,9 @@ def test_estep_matches_oracle(path, covariance_type, d, offset):
     _close(got, logp, rtol=1e-10)
 
 
-@pytest.mark.parametrize("covariance_type", ["full", "tied", "diag", "EEI", "spherical"])
+@pytest.mark.parametrize(
+    "covariance_type", ["full", "tied", "diag", "EEI", "spherical"]
+)
 @pytest.mark.parametrize("d", [1, 5, 40])
 def test_score_rows_match_oracle(path, covariance_type, d):
     """Per-row log-density and label (final pass, predict, score_samples)."""
