@@ -283,6 +283,99 @@ def _resp_inplace(log_prob: np.ndarray) -> np.ndarray:
     return log_norm
 
 
+class _GemmLogProb:
+    """Weighted log-densities of chunks by matrix products (the BLAS path).
+
+    Full moments: all K projections ``(x - c_k) P_k`` of a chunk come from
+    one GEMM with the stacked factors; diagonal moments: the expanded
+    quadratic form, two GEMMs.  float32 chunks are computed in float32.
+    Work arrays are kept per ``slot`` (one per thread) and reused.
+    """
+
+    def __init__(self, model: CovarianceModel, params: Params, shift: np.ndarray):
+        k, d = params.means.shape
+        self.shape = (k, d)
+        self.full = model.moments == "full"
+        self.shift = shift
+        kind = "full" if self.full else "diag"
+        factors = _kernels.dense_factors(kind, params.precisions_cholesky, k, d)
+        logc = _kernels.log_constants(kind, params.weights, factors, d)
+        c = params.means - shift
+        if self.full:
+            stacked = factors.transpose(1, 0, 2).reshape(d, k * d)
+            offsets = np.einsum("kd,kde->ke", c, factors).reshape(-1)
+            consts = (shift, stacked, offsets, np.zeros(k), logc)
+        else:  # sum_j p_kj (x_j - c_kj)^2 = x^2 . p_k - 2 x . (p c)_k + (p c^2)_k
+            pc = factors * c
+            consts = (shift, factors.T, -2.0 * pc.T, (pc * c).sum(axis=1), logc)
+        self._consts = {
+            np.dtype(np.float64): consts,
+            np.dtype(np.float32): tuple(np.asarray(a, np.float32) for a in consts),
+        }
+        self._spaces: dict = {}
+
+    def work(self, slot: int, rows: int, dt: np.dtype) -> dict:
+        """Work arrays of at least ``rows`` rows for one thread."""
+        k, d = self.shape
+        ws = self._spaces.get((slot, dt))
+        if ws is None or ws["xs"].shape[0] < rows:
+            ws = self._spaces[(slot, dt)] = {
+                "xs": np.empty((rows, d), dt),
+                "work": np.empty((rows, k * d if self.full else d), dt),
+                "lp": np.empty((rows, k), dt),
+                "buf": np.empty((rows, d + 1), dt),
+            }
+        return ws
+
+    def __call__(self, X: np.ndarray, slot: int) -> tuple[np.ndarray, np.ndarray, dict]:
+        """``(X - shift, log pi_k + log N(x | mu_k, Sigma_k), work arrays)``."""
+        rows = X.shape[0]
+        k, d = self.shape
+        dt = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
+        ws = self.work(slot, rows, dt)
+        shift, a, b, e, logc = self._consts[dt]
+        Xs = np.subtract(X, shift, out=ws["xs"][:rows])
+        lp = ws["lp"][:rows]
+        work = ws["work"][:rows]
+        if self.full:
+            np.matmul(Xs, a, out=work)
+            work -= b
+            p3 = work.reshape(rows, k, d)
+            np.einsum("nke,nke->nk", p3, p3, out=lp)
+        else:
+            np.multiply(Xs, Xs, out=work)
+            np.matmul(work, a, out=lp)
+            lp += Xs @ b
+            lp += e
+            np.maximum(lp, 0.0, out=lp)
+        lp *= -0.5
+        lp += logc
+        return Xs, lp, ws
+
+
+def _per_thread(chunks: Chunks, fn: Callable[..., None]) -> int:
+    """Call ``fn(slot, start, X_part, w_part)`` on each thread's share of every
+    chunk (BLAS limited to one thread inside); return the number of threads."""
+    threads = _kernels.numpy_threads()
+    if threads == 1:
+        for start, X, w in chunks:
+            fn(0, start, X, w)
+        return 1
+    # One block of each chunk per core, each thread with single-threaded BLAS
+    # and its own work arrays: the element-wise work runs on every core too,
+    # and no BLAS call waits on threads that the OS has not scheduled.
+    with _kernels.single_threaded_blas():
+        for start, X, w in chunks:
+            step = -(-X.shape[0] // threads)
+            _kernels.run_parallel(
+                [
+                    (fn, t, start + lo, X[lo : lo + step], w[lo : lo + step])
+                    for t, lo in enumerate(range(0, X.shape[0], step))
+                ]
+            )
+    return threads
+
+
 def estep_stats(chunks: Chunks, model: CovarianceModel, params: Params) -> SuffStats:
     """One E-step over all chunks: statistics about the current means.
 
@@ -306,99 +399,39 @@ def estep_stats(chunks: Chunks, model: CovarianceModel, params: Params) -> SuffS
             stats.weight += weight
             stats.rows += X.shape[0]
         return stats
-    k, d = params.means.shape
-    full = model.moments == "full"
-    kind = "full" if full else "diag"
-    factors = _kernels.dense_factors(kind, params.precisions_cholesky, k, d)
-    logc = _kernels.log_constants(kind, params.weights, factors, d)
-    far = np.empty(0, dtype=np.intp) if full else _far_components(
-        model, params, centres_s
+    gemm = _GemmLogProb(model, params, shift)
+    far = (
+        np.empty(0, dtype=np.intp)
+        if gemm.full
+        else _far_components(model, params, centres_s)
     )
-    if full:  # all K projections (x - c_k) P_k of a chunk in one GEMM
-        stacked = factors.transpose(1, 0, 2).reshape(d, k * d)
-        offsets = np.einsum("kd,kde->ke", centres_s, factors).reshape(-1)
-        consts = (stacked, offsets, np.zeros(k), logc)
-    else:  # sum_j p_kj (x_j - c_kj)^2 = x^2 . p_k - 2 x . (p c)_k + (p c^2)_k
-        pc = factors * centres_s
-        consts = (factors.T, -2.0 * pc.T, (pc * centres_s).sum(axis=1), logc)
-    by_dtype = {
-        np.dtype(np.float64): consts,
-        np.dtype(np.float32): tuple(np.asarray(a, np.float32) for a in consts),
-    }
-    spaces: dict = {}
+    parts: dict[int, SuffStats] = {}
 
-    def block(part: SuffStats, X: np.ndarray, w: np.ndarray) -> None:
-        rows = X.shape[0]
-        dt = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
-        key = (id(part), dt)
-        ws = spaces.get(key)
-        if ws is None or ws["xs"].shape[0] < rows:
-            width = k * d if full else d
-            ws = spaces[key] = {
-                "xs": np.empty((rows, d), dt),
-                "work": np.empty((rows, width), dt),
-                "lp": np.empty((rows, k), dt),
-                "buf": np.empty((rows, d + 1), dt),
-            }
-        a, b, e, logc_ = by_dtype[dt]
-        Xs = np.subtract(X, shift.astype(dt), out=ws["xs"][:rows])
-        lp = ws["lp"][:rows]
-        work = ws["work"][:rows]
-        if full:
-            np.matmul(Xs, a, out=work)
-            work -= b
-            p3 = work.reshape(rows, k, d)
-            np.einsum("nke,nke->nk", p3, p3, out=lp)
-            lp *= -0.5
-        else:
-            np.multiply(Xs, Xs, out=work)
-            np.matmul(work, a, out=lp)
-            lp += Xs @ b
-            lp += e
-            np.maximum(lp, 0.0, out=lp)
-            lp *= -0.5
-        lp += logc_
+    def block(slot: int, start: int, X: np.ndarray, w: np.ndarray) -> None:
+        part = parts.get(slot)
+        if part is None:
+            part = parts[slot] = SuffStats.zeros(params.means, model.moments)
+        Xs, lp, ws = gemm(X, slot)
         log_norm = _resp_inplace(lp)
         rw = lp
         if not np.all(w == 1.0):
-            rw = rw * w[:, None].astype(dt)
+            rw = rw * w[:, None].astype(lp.dtype)
             drop = ~(w > 0)  # zero weight: no statistics, whatever the density
             if drop.any():
                 rw[drop] = 0.0
                 w = np.where(drop, 0.0, w)
                 log_norm = np.where(drop, 0.0, log_norm)
-        if full:
-            _accumulate_full(part, Xs, rw, centres_s, ws["buf"][:rows])
+        if gemm.full:
+            _accumulate_full(part, Xs, rw, centres_s, ws["buf"][: X.shape[0]])
         else:
             _accumulate_diag(part, Xs, rw, centres_s, far)
         part.loglik += float(w @ log_norm.astype(np.float64))
         part.weight += float(w.sum())
         part.rows += X.shape[0]
 
-    threads = _kernels.numpy_threads()
-    if threads == 1:
-        for _, X, w in chunks:
-            block(stats, X, w)
-        return stats
-    # One block of each chunk per core, each thread with single-threaded BLAS
-    # and its own statistics: the element-wise work runs on every core too,
-    # and no BLAS call waits on threads that the OS has not scheduled.
-    parts = [SuffStats.zeros(params.means, model.moments) for _ in range(threads)]
-    with _kernels.single_threaded_blas():
-        for _, X, w in chunks:
-            n = X.shape[0]
-            step = -(-n // threads)
-            _kernels.run_parallel(
-                [
-                    (block, parts[t], X[t * step : (t + 1) * step],
-                     w[t * step : (t + 1) * step])
-                    for t in range(threads)
-                    if t * step < n
-                ]
-            )
-    for part in parts:
-        part.loglik = float(part.loglik)
-        stats += part
+    _per_thread(chunks, block)
+    for slot in sorted(parts):
+        stats += parts[slot]
     return stats
 
 
@@ -452,15 +485,33 @@ def score_rows(
     """
     shift = params.centre()
     compiled = _compiled(model, params)
-    for start, X, _ in chunks:
-        if compiled is not None:
-            kind, factors, logc = compiled
+    if compiled is not None:
+        kind, factors, logc = compiled
+        for start, X, _ in chunks:
             log_norm, labels = _kernels.score_chunk(
                 kind, X, shift, params.means - shift, factors, logc
             )
-        else:
-            log_prob = weighted_log_prob(X, model, params, shift)
-            log_norm, labels = _logsumexp_rows(log_prob), log_prob.argmax(axis=1)
+            yield start, log_norm, labels
+        return
+    gemm = _GemmLogProb(model, params, shift)
+    for start, X, w in chunks:
+        log_norm = np.empty(X.shape[0])
+        labels = np.empty(X.shape[0], dtype=np.intp)
+
+        def rows(
+            slot: int,
+            lo: int,
+            part: np.ndarray,
+            _: np.ndarray,
+            log_norm: np.ndarray = log_norm,
+            labels: np.ndarray = labels,
+        ) -> None:
+            lp = gemm(part, slot)[1]
+            hi = lo + part.shape[0]
+            labels[lo:hi] = lp.argmax(axis=1)
+            log_norm[lo:hi] = _logsumexp_rows(lp)
+
+        _per_thread([(0, X, w)], rows)
         yield start, log_norm, labels
 
 
