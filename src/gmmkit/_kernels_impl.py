@@ -116,10 +116,7 @@ def _maha_full(xt, nb, k, means_s, P, dk, y, out):
 
 @fast
 def _maha_diag(xt, nb, k, means_s, prec, dk, y, out):
-    """``out[:nb] = sum_j prec_kj (x_bj - mu_kj)^2``; leaves ``dk = x - mu_k``.
-
-    ``prec`` has shape (K, 1, d).
-    """
+    """``out[:nb] = sum_j prec_kj (x_bj - mu_kj)^2``; ``prec`` is (K, 1, d)."""
     d = xt.shape[0]
     for b in range(nb):
         out[b] = 0.0
@@ -128,7 +125,6 @@ def _maha_diag(xt, nb, k, means_s, prec, dk, y, out):
         p = prec[k, 0, j]
         for b in range(nb):
             e = xt[j, b] - c
-            dk[j, b] = e
             out[b] += e * e * p
 
 
@@ -232,7 +228,6 @@ def _tile_buffers(d, K, B):
 
 @fast
 def _estep(full, X, shift, means_s, P, logc, start, stop, w, n_, s1, s2, tot, B):
-    d = X.shape[1]
     K = means_s.shape[0]
     xt, dk, lp, vec, ibuf = _tile_buffers(X.shape[1], K, B)
     y, rd, top, total, tbuf, pbuf = vec[0], vec[1], vec[2], vec[3], vec[4], vec[5]
@@ -249,40 +244,49 @@ def _estep(full, X, shift, means_s, P, logc, start, stop, w, n_, s1, s2, tot, B)
             if acc == 0.0:
                 continue
             n_[k] += acc
-            for m in range(d):
-                c = means_s[k, m]
-                for b in range(nb):
-                    dk[m, b] = xt[m, b] - c
-            for j in range(d):
-                for b in range(nb):
-                    rd[b] = r[b] * dk[j, b]
-                acc = 0.0
-                for b in range(nb):
-                    acc += rd[b]
-                s1[k, j] += acc
-                if full:
-                    _moment2_full(rd, dk, nb, k, j, s2)
-                else:
-                    _moment2_diag(rd, dk, nb, k, j, s2)
+            if full:
+                _moments_full(xt, r, nb, k, means_s, dk, rd, s1, s2)
+            else:
+                _moments_diag(xt, r, nb, k, means_s, s1, s2)
 
 
 @fast
-def _moment2_full(rd, dk, nb, k, j, s2):
-    """``s2[k, j, m] += sum_b rd_b dk_mb`` for m >= j (upper triangle)."""
-    for m in range(j, dk.shape[0]):
+def _moments_full(xt, r, nb, k, means_s, dk, rd, s1, s2):
+    """Add ``sum_b r_b (x_b - mu_k)`` to ``s1[k]`` and the upper triangle of
+    ``sum_b r_b (x_b - mu_k)(x_b - mu_k)^T`` to ``s2[k]``."""
+    d = xt.shape[0]
+    for m in range(d):
+        c = means_s[k, m]
+        for b in range(nb):
+            dk[m, b] = xt[m, b] - c
+    for j in range(d):
         acc = 0.0
         for b in range(nb):
-            acc += rd[b] * dk[m, b]
-        s2[k, j, m] += acc
+            v = r[b] * dk[j, b]
+            rd[b] = v
+            acc += v
+        s1[k, j] += acc
+        for m in range(j, d):
+            acc = 0.0
+            for b in range(nb):
+                acc += rd[b] * dk[m, b]
+            s2[k, j, m] += acc
 
 
 @fast
-def _moment2_diag(rd, dk, nb, k, j, s2):
-    """``s2[k, 0, j] += sum_b rd_b dk_jb`` (``s2`` of shape (K, 1, d))."""
-    acc = 0.0
-    for b in range(nb):
-        acc += rd[b] * dk[j, b]
-    s2[k, 0, j] += acc
+def _moments_diag(xt, r, nb, k, means_s, s1, s2):
+    """Add ``sum_b r_b (x_bj - mu_kj)`` and its squares to ``s1[k]``, ``s2[k, 0]``."""
+    for j in range(xt.shape[0]):
+        c = means_s[k, j]
+        a1 = 0.0
+        a2 = 0.0
+        for b in range(nb):
+            e = xt[j, b] - c
+            re = r[b] * e
+            a1 += re
+            a2 += re * e
+        s1[k, j] += a1
+        s2[k, 0, j] += a2
 
 
 @fast
