@@ -93,13 +93,19 @@ def _load_tile(X, shift, s, nb, xt):
 
 
 @fast
-def _maha_full(xt, nb, k, means_s, P, dk, y, out):
-    """``out[:nb] = |(x_b - mu_k) P_k|^2``; leaves ``dk = x - mu_k``."""
-    d = xt.shape[0]
-    for m in range(d):
+def _diff_tile(xt, nb, k, means_s, dk):
+    """``dk[m, b] = x_bm - mu_km``."""
+    for m in range(xt.shape[0]):
         c = means_s[k, m]
         for b in range(nb):
             dk[m, b] = xt[m, b] - c
+
+
+@fast
+def _maha_full(xt, nb, k, means_s, P, dk, y, out):
+    """``out[:nb] = |(x_b - mu_k) P_k|^2``; leaves ``dk = x - mu_k``."""
+    d = xt.shape[0]
+    _diff_tile(xt, nb, k, means_s, dk)
     for b in range(nb):
         out[b] = 0.0
     for j in range(d):
@@ -255,10 +261,7 @@ def _moments_full(xt, r, nb, k, means_s, dk, rd, s1, s2):
     """Add ``sum_b r_b (x_b - mu_k)`` to ``s1[k]`` and the upper triangle of
     ``sum_b r_b (x_b - mu_k)(x_b - mu_k)^T`` to ``s2[k]``."""
     d = xt.shape[0]
-    for m in range(d):
-        c = means_s[k, m]
-        for b in range(nb):
-            dk[m, b] = xt[m, b] - c
+    _diff_tile(xt, nb, k, means_s, dk)
     for j in range(d):
         acc = 0.0
         for b in range(nb):
