@@ -34,6 +34,7 @@ def _one_hot(labels: np.ndarray, n_components: int) -> RespOf:
         out[rows, lab[rows]] = 1.0
         return out
 
+    resp_of.labels = labels  # type: ignore[attr-defined]  # see resp_stats
     return resp_of
 
 

@@ -445,12 +445,45 @@ def resp_stats(
     stats = SuffStats.zeros(centres, moments)
     shift = centres.mean(axis=0)
     centres_s = centres - shift
+    labels = getattr(resp_of, "labels", None)  # hard labels (-1: no component)
     for start, X, w in chunks:
-        resp = resp_of(start, start + X.shape[0])
-        _accumulate(stats, X - shift, resp * w[:, None], centres_s)
+        if labels is None:
+            resp = resp_of(start, start + X.shape[0])
+            _accumulate(stats, X - shift, resp * w[:, None], centres_s)
+        else:
+            _accumulate_labels(
+                stats, X - shift, w, labels[start : start + X.shape[0]], centres_s
+            )
         stats.weight += float(w.sum())
         stats.rows += X.shape[0]
     return stats
+
+
+def _accumulate_labels(
+    stats: SuffStats,
+    Xs: np.ndarray,
+    w: np.ndarray,
+    labels: np.ndarray,
+    centres_s: np.ndarray,
+) -> None:
+    """:func:`_accumulate` for one-hot responsibilities given as labels.
+
+    Rows are grouped by label, so each row is read once, not once per
+    component.
+    """
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(centres_s.shape[0] + 1))
+    full = stats.s2.ndim == 3
+    for k in range(centres_s.shape[0]):
+        rows = order[bounds[k] : bounds[k + 1]]
+        if rows.size == 0:
+            continue
+        diff = Xs[rows] - centres_s[k]
+        wk = w[rows]
+        wd = diff * wk[:, None]
+        stats.n[k] += wk.sum()
+        stats.s1[k] += wd.sum(axis=0)
+        stats.s2[k] += wd.T @ diff if full else (wd * diff).sum(axis=0)
 
 
 def first_moment(chunks: Chunks) -> np.ndarray:

@@ -555,31 +555,34 @@ def reservoir_sample(
     w : ndarray of shape (m,), their weights
     index : ndarray of shape (m,), their global row numbers
     """
-    keep_key = np.empty(0)
-    keep_X: np.ndarray | None = None
-    keep_w = np.empty(0)
-    keep_i = np.empty(0, dtype=np.intp)
+    # Candidates are gathered in pieces and cut back to the ``size`` smallest
+    # keys whenever they reach twice that; after a cut, only rows with a key
+    # below the largest kept one can still enter.
+    pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+    count = 0
+    threshold = np.inf
+
+    def cut(limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        key, X, w, index = (np.concatenate(part) for part in zip(*pieces))
+        if key.shape[0] > limit:
+            sel = np.argpartition(key, limit - 1)[:limit]
+            key, X, w, index = key[sel], X[sel], w[sel], index[sel]
+        return key, X, w, index
+
     for start, X, w in chunks:
         e = random_state.standard_exponential(X.shape[0])
         with np.errstate(divide="ignore"):
             key = np.where(w > 0, e / np.where(w > 0, w, 1.0), np.inf)
-        ok = np.isfinite(key)
-        idx = np.nonzero(ok)[0]
-        key_all = np.concatenate([keep_key, key[ok]])
-        X_all = X[ok] if keep_X is None else np.concatenate([keep_X, X[ok]])
-        w_all = np.concatenate([keep_w, w[ok]])
-        i_all = np.concatenate([keep_i, start + idx])
-        if key_all.shape[0] > size:
-            sel = np.argpartition(key_all, size - 1)[:size]
-            key_all, X_all, w_all, i_all = (
-                key_all[sel],
-                X_all[sel],
-                w_all[sel],
-                i_all[sel],
-            )
-        keep_key, keep_X, keep_w, keep_i = key_all, X_all, w_all, i_all
-    if keep_X is None:
+        idx = np.nonzero(key < threshold)[0]
+        if idx.size:
+            pieces.append((key[idx], X[idx], w[idx], start + idx))
+            count += idx.size
+        if count >= 2 * size:
+            kept = cut(size)
+            pieces, count, threshold = [kept], size, float(kept[0].max())
+    if not pieces:
         raise _data_error("the data hold no rows with positive weight.")
+    _, keep_X, keep_w, keep_i = cut(size)
     order = np.argsort(keep_i, kind="stable")
     return keep_X[order], keep_w[order], keep_i[order]
 
