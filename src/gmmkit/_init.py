@@ -204,6 +204,7 @@ def sampled_start(
         Xs = draw(sample_size, random_state)
     else:
         Xs, _, _ = reservoir_sample(source, sample_size, random_state)
+        Xs = Xs.astype(np.float64, copy=False)
     sample = ArraySource(Xs, None, max(1, Xs.shape[0]))
     resp_of = initial_resp(method, sample, n_components, random_state)
     params = params_from_resp(sample, model, resp_of, n_components, reg_covar)

@@ -149,8 +149,8 @@ def _log_prob_tile(full, xt, nb, means_s, P, logc, dk, y, lp):
         else:
             _maha_diag(xt, nb, k, means_s, P, dk, y, row)
         c = logc[k]
-        for b in range(nb):
-            row[b] = c - 0.5 * row[b]
+        for b in range(nb):  # the factors carry the 1/2: see _run
+            row[b] = c - row[b]
 
 
 @fast
@@ -220,23 +220,28 @@ def _softmax_tile(lp, nb, w, s, top, total, tbuf, pbuf, ibuf, tot):
 
 
 @fast
-def _tile_buffers(d, K, B):
-    """Work arrays of one tile: rows (d, B), differences (d, B), densities
-    (K, B), six row vectors (6, B) and one integer row vector."""
+def _tile_buffers(X, K, B):
+    """Work arrays of one tile, in X's dtype: rows (d, B), differences (d, B),
+    densities (K, B) and four row vectors (4, B); the exponential's float64
+    and integer buffers; and a zero of X's dtype (to start sums)."""
+    d = X.shape[1]
+    dt = X.dtype
+    zero = np.zeros(1, dt)
     return (
-        np.empty((d, B)),
-        np.empty((d, B)),
-        np.empty((K, B)),
-        np.empty((6, B)),
-        np.empty(B, dtype=np.int64),
+        np.empty((d, B), dt),
+        np.empty((d, B), dt),
+        np.empty((K, B), dt),
+        np.empty((4, B), dt),
+        (np.empty(B), np.empty(B), np.empty(B, dtype=np.int64)),
+        zero[0],
     )
 
 
 @fast
 def _estep(full, X, shift, means_s, P, logc, start, stop, w, n_, s1, s2, tot, B):
     K = means_s.shape[0]
-    xt, dk, lp, vec, ibuf = _tile_buffers(X.shape[1], K, B)
-    y, rd, top, total, tbuf, pbuf = vec[0], vec[1], vec[2], vec[3], vec[4], vec[5]
+    xt, dk, lp, vec, (tbuf, pbuf, ibuf), zero = _tile_buffers(X, K, B)
+    y, rd, top, total = vec[0], vec[1], vec[2], vec[3]
     for s in range(start, stop, B):
         nb = min(B, stop - s)
         _load_tile(X, shift, s, nb, xt)
@@ -244,45 +249,49 @@ def _estep(full, X, shift, means_s, P, logc, start, stop, w, n_, s1, s2, tot, B)
         _softmax_tile(lp, nb, w, s, top, total, tbuf, pbuf, ibuf, tot)
         for k in range(K):
             r = lp[k]
-            acc = 0.0
+            acc = zero
             for b in range(nb):
                 acc += r[b]
             if acc == 0.0:
                 continue
             n_[k] += acc
             if full:
-                _moments_full(xt, r, nb, k, means_s, dk, rd, s1, s2)
+                _moments_full(xt, r, nb, k, means_s, dk, rd, s1, s2, zero)
             else:
-                _moments_diag(xt, r, nb, k, means_s, s1, s2)
+                _moments_diag(xt, r, nb, k, means_s, s1, s2, zero)
 
 
 @fast
-def _moments_full(xt, r, nb, k, means_s, dk, rd, s1, s2):
+def _moments_full(xt, r, nb, k, means_s, dk, rd, s1, s2, zero):
     """Add ``sum_b r_b (x_b - mu_k)`` to ``s1[k]`` and the upper triangle of
-    ``sum_b r_b (x_b - mu_k)(x_b - mu_k)^T`` to ``s2[k]``."""
+    ``sum_b r_b (x_b - mu_k)(x_b - mu_k)^T`` to ``s2[k]``.
+
+    Sums over one tile are in the rows' dtype (``zero``), across tiles in
+    ``s1``/``s2`` (float64).
+    """
     d = xt.shape[0]
     _diff_tile(xt, nb, k, means_s, dk)
     for j in range(d):
-        acc = 0.0
+        acc = zero
         for b in range(nb):
             v = r[b] * dk[j, b]
             rd[b] = v
             acc += v
         s1[k, j] += acc
         for m in range(j, d):
-            acc = 0.0
+            acc = zero
             for b in range(nb):
                 acc += rd[b] * dk[m, b]
             s2[k, j, m] += acc
 
 
 @fast
-def _moments_diag(xt, r, nb, k, means_s, s1, s2):
+def _moments_diag(xt, r, nb, k, means_s, s1, s2, zero):
     """Add ``sum_b r_b (x_bj - mu_kj)`` and its squares to ``s1[k]``, ``s2[k, 0]``."""
     for j in range(xt.shape[0]):
         c = means_s[k, j]
-        a1 = 0.0
-        a2 = 0.0
+        a1 = zero
+        a2 = zero
         for b in range(nb):
             e = xt[j, b] - c
             re = r[b] * e
@@ -295,7 +304,7 @@ def _moments_diag(xt, r, nb, k, means_s, s1, s2):
 @fast
 def _log_prob(full, X, shift, means_s, P, logc, start, stop, out, B):
     K = means_s.shape[0]
-    xt, dk, lp, vec, ibuf = _tile_buffers(X.shape[1], K, B)
+    xt, dk, lp, vec, _, _ = _tile_buffers(X, K, B)
     y = vec[0]
     for s in range(start, stop, B):
         nb = min(B, stop - s)
@@ -310,8 +319,8 @@ def _log_prob(full, X, shift, means_s, P, logc, start, stop, out, B):
 def _score(full, X, shift, means_s, P, logc, start, stop, log_norm, labels, B):
     """Per row of ``start:stop``: ``log p(x)`` and the most probable component."""
     K = means_s.shape[0]
-    xt, dk, lp, vec, ibuf = _tile_buffers(X.shape[1], K, B)
-    y, top, total, tbuf, pbuf = vec[0], vec[2], vec[3], vec[4], vec[5]
+    xt, dk, lp, vec, (tbuf, pbuf, ibuf), _ = _tile_buffers(X, K, B)
+    y, top, total = vec[0], vec[2], vec[3]
     for s in range(start, stop, B):
         nb = min(B, stop - s)
         _load_tile(X, shift, s, nb, xt)
@@ -335,6 +344,12 @@ def _as_3d(kind, a):
 
 
 def _run(fn, kind, X, shift, means_s, factors, logc, start, stop, *outputs):
+    """Call a kernel with the parameters in the rows' dtype (float32 rows are
+    computed in float32; the shift is subtracted in float64 first)."""
+    dt = X.dtype
+    # |(x - mu) P|^2 / 2 = |(x - mu) P / sqrt(2)|^2: the kernels need no 1/2
+    factors = factors * (math.sqrt(0.5) if kind == "full" else 0.5)
+    means_s, factors, logc = (np.asarray(a, dt) for a in (means_s, factors, logc))
     fn(
         kind == "full", X, shift, means_s, _as_3d(kind, factors), logc, start, stop,
         *outputs, TILE,

@@ -136,11 +136,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ``partial_fit``.  See :mod:`gmmkit._prior`.
     dtype : {"auto", "float64"}, default="auto"
         Precision of the EM passes.  ``"auto"``: float32 arrays are read as
-        they are and their densities and responsibilities computed in float32
-        (sufficient statistics and the M-step stay float64), which halves
-        the memory traffic; the final log-likelihood is within ~1e-6 relative
-        of the float64 fit.  ``"float64"``: every chunk is widened to float64
-        first.  Other input dtypes are always computed in float64.
+        they are and their densities, responsibilities and per-chunk moment
+        sums computed in float32 (the statistics are summed across chunks,
+        and the M-step done, in float64), which halves the memory traffic and
+        doubles the SIMD width; the final log-likelihood is within ~1e-6
+        relative of the float64 fit.  The per-iteration log-likelihood then
+        carries rounding noise of ~1e-7 per row, so a ``tol`` much below
+        1e-6 may never be met: use ``dtype="float64"`` for such tolerances.
+        ``predict``, ``score_samples`` and the other scoring methods follow
+        the same setting for float32 arrays.  ``"float64"``: every chunk is
+        widened to float64 first.  Other input dtypes are always computed in
+        float64.
     accelerate : {None, "squarem"}, default=None
         ``"squarem"``: SQUAREM extrapolation of EM (Varadhan & Roland 2008)
         with a monotonicity safeguard (the log-likelihood of the accepted
@@ -430,9 +436,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             source = stream.with_chunk_size(chunk)
         random_state = check_random_state(self.random_state)
         prior = self._resolve_prior(model, source, n_features)
-        em_source = source
-        if stream is None and X.dtype == np.float32 and self.dtype == "auto":
-            em_source = Float32Rows(X, sw, chunk)
+        em_source = self._array_source(X, sw, chunk) if stream is None else source
 
         best: EMResult | None = None
         for init in range(1 if continuing else self.n_init):
@@ -489,7 +493,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.lower_bounds_ = list(best.lower_bounds)
         # A final pass gives the log-likelihood of the fitted parameters (and
         # the labels of fit_predict, consistent with predict by construction).
-        final_ll, labels = self._final_pass(source, model, best.params, want_labels)
+        final_ll, labels = self._final_pass(em_source, model, best.params, want_labels)
         self.log_likelihood_history_ = np.array([*best.history, final_ll])
         self.n_samples_fit_ = n_samples
         return labels
@@ -621,7 +625,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
             source: Any = DaskSource(X)
         else:
-            source = as_stream(X)
+            source = self._as_stream(X)
         if source is not None and sample_weight is not None:
             raise InvalidParameterError(
                 "sample_weight is only supported for in-memory arrays; got "
@@ -779,7 +783,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         :func:`score_rows` (per-row log-density and label only).
         """
         check_is_fitted(self)
-        stream = as_stream(X)
+        stream = self._as_stream(X)
         if stream is not None:  # memory-mapped file, callable of chunks, ...
             d = self.means_.shape[1]
             if stream.n_features != d:
@@ -792,8 +796,23 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             return stream.n_samples, scorer(source, self._model(), self._params())
         X = check_X(self, X, reset=False)
         chunk = self.chunk_size or auto_chunk_size(self.n_components, X.shape[1])
-        source = ArraySource(X, None, chunk)
+        source = self._array_source(X, None, chunk)
         return X.shape[0], scorer(source, self._model(), self._params())
+
+    def _as_stream(self, X: Any) -> Any:
+        """:func:`as_stream`, with float32 chunks kept under ``dtype="auto"``."""
+        stream = as_stream(X)
+        if stream is not None:
+            stream.keep_float32 = self.dtype == "auto"
+        return stream
+
+    def _array_source(
+        self, X: np.ndarray, sample_weight: np.ndarray | None, chunk: int
+    ) -> ArraySource:
+        """Chunks of X: float32 arrays stay float32 under ``dtype="auto"``."""
+        if X.dtype == np.float32 and self.dtype == "auto":
+            return Float32Rows(X, sample_weight, chunk)
+        return ArraySource(X, sample_weight, chunk)
 
     # ---------------------------------------------------------------- predict
     def _lazy_scores(self, X: Any, what: str) -> Any:

@@ -116,9 +116,15 @@ def _data_error(message: str) -> Exception:
 
 
 def check_chunk(
-    raw: object, start: int, n_features: int | None, what: str
+    raw: object,
+    start: int,
+    n_features: int | None,
+    what: str,
+    keep_float32: bool = False,
 ) -> np.ndarray:
     """Convert one chunk to a finite float64 2-D array or raise a located error.
+
+    With ``keep_float32`` a float32 chunk stays float32.
 
     Parameters
     ----------
@@ -131,8 +137,9 @@ def check_chunk(
     what : str
         How the data source is named in messages.
     """
+    keep = keep_float32 and getattr(raw, "dtype", None) == np.float32
     try:
-        X = np.asarray(raw, dtype=np.float64)
+        X = np.asarray(raw, dtype=np.float32 if keep else np.float64)
     except (TypeError, ValueError) as exc:
         raise _data_error(
             f"{what}: the chunk starting at row {start} could not be read as "
@@ -190,6 +197,8 @@ class StreamSource:
     _n_features: int | None = None
     #: How the source is named in error messages.
     description = "the data"
+    #: Yield float32 chunks as float32 (the estimator's ``dtype="auto"``).
+    keep_float32 = False
 
     def _raw_chunks(self) -> Iterator[object]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -203,7 +212,9 @@ class StreamSource:
     def __iter__(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         start = 0
         for raw in self._raw_chunks():
-            X = check_chunk(raw, start, self._n_features, self.description)
+            X = check_chunk(
+                raw, start, self._n_features, self.description, self.keep_float32
+            )
             if self._n_features is None:
                 self._n_features = int(X.shape[1])
             if X.shape[0] == 0:
@@ -300,8 +311,9 @@ class MemmapSource(StreamSource):
         release = _page_releaser(arr)
         for start in range(0, n, step):
             stop = min(start + step, n)
-            # a float64 copy: the pages of the chunk can go once it is made
-            chunk = np.array(arr[start:stop], dtype=np.float64)
+            # a copy (float64, or float32 kept): the chunk's pages can then go
+            keep = self.keep_float32 and arr.dtype == np.float32
+            chunk = np.array(arr[start:stop], dtype=np.float32 if keep else np.float64)
             release(start, stop)
             yield chunk
 
