@@ -505,7 +505,8 @@ def write_results(args, machine, peak, rows, f32, e2e, elapsed) -> None:
         "",
         "Same cells as above; `speed-up` = float64 s/iter / float32 s/iter; "
         "GFLOP/s against the float32 matmul peak; log-likelihoods of the "
-        "fitted models on the float64 data.",
+        "fitted models on each run's own data (the float32 run's data are the "
+        "float64 data rounded to float32).",
         "",
         "| n | d | K | cov | float64 s/iter | float32 s/iter | speed-up | "
         "GFLOP/s (% f32 peak) | float64 LL | float32 LL | rel. diff |",

@@ -14,7 +14,7 @@ from gmmkit import GaussianMixture, _kernels
 from gmmkit._errors import InvalidParameterError
 from gmmkit._stats import Params, estep_stats, score_rows, weighted_log_prob
 from gmmkit.covariance import get_model
-from gmmkit.sources import ArraySource
+from gmmkit.sources import ArraySource, Float32Rows
 
 TYPES = ["full", "tied", "diag", "spherical"]
 
@@ -144,6 +144,46 @@ def test_compiled_exp_is_accurate_inside_fast_math_loops():
     assert_allclose(total, expected.sum(axis=0), rtol=1e-15)
 
 
+@pytest.mark.parametrize("covariance_type,d", [("full", 5), ("diag", 5), ("full", 40)])
+def test_float32_statistics_are_about_the_exact_centres(path, covariance_type, d):
+    """float32 rows far from the origin: the statistics are those of the
+    float32 data about the float64 centres, to float32 precision (no bias
+    from centres or shifts rounded to float32)."""
+    rng = np.random.RandomState(d)
+    model = get_model(covariance_type)
+    params = _params(model, 3, d, rng, 1e4)
+    X = params.means[rng.randint(3, size=900)] + rng.normal(size=(900, d))
+    X32 = X.astype(np.float32)
+    w = np.ones(len(X))
+    stats = estep_stats(Float32Rows(X32, None, 300), model, params)
+    n, s1, s2, ll, _ = _oracle(X32.astype(np.float64), w, model, params)
+    # s1 ~ sqrt(n) sigma; a centre rounded to float32 (error ~1e4 * 6e-8)
+    # would add n * 6e-4 ~ 0.2 to it
+    assert np.abs(stats.s1 - s1).max() < 1e-4 * np.sqrt(n).max()
+    assert_allclose(stats.n, n, rtol=1e-4)
+    assert_allclose(stats.s2, s2, rtol=1e-3, atol=1e-3 * np.abs(s2).max())
+    assert_allclose(stats.loglik, ll, rtol=1e-5)
+
+
+def test_empty_chunks_are_skipped(path):
+    rng = np.random.RandomState(0)
+    model = get_model("full")
+    params = _params(model, 3, 40, rng, 0.0)
+    X = params.means[rng.randint(3, size=500)] + rng.normal(size=(500, 40))
+    w = np.ones(len(X))
+    whole = estep_stats([(0, X, w)], model, params)
+    split = estep_stats(
+        [(0, X[:200], w[:200]), (200, X[:0], w[:0]), (200, X[200:], w[200:])],
+        model,
+        params,
+    )
+    _close(split.s2, whole.s2)
+    assert_allclose(split.loglik, whole.loglik, rtol=1e-12)
+    rows = list(score_rows([(0, X[:0], w[:0]), (0, X, w)], model, params))
+    assert rows[0][1].shape == (0,)
+    assert rows[1][1].shape == (500,)
+
+
 def test_far_components_take_the_exact_path(monkeypatch):
     """A tight component far from the common centre (moments about the shift
     would lose ~12 digits): the GEMM path must fall back to exact centring."""
@@ -198,6 +238,7 @@ def test_float32_fit_matches_float64(covariance_type, d):
     X32 = X.astype(np.float32)
     # tol 1e-6: in float32 the per-iteration bound carries rounding noise of
     # ~1e-7 per row, so much tighter tolerances may never be met (documented).
+    # The final log-likelihood and predictions are computed in float64.
     kw = dict(covariance_type=covariance_type, random_state=0, tol=1e-6, max_iter=300)
     ref = GaussianMixture(3, **kw).fit(X32.astype(np.float64))
     fast = GaussianMixture(3, **kw).fit(X32)

@@ -1,19 +1,21 @@
-"""Compiled E-step kernels (numba) for few features.
+"""Compiled E-step kernels (numba) for up to 32 (full) / 64 (diagonal) features.
 
 With few features the E-step is dominated not by arithmetic but by passes
 over ``(rows, K)`` and ``(rows, K, d)`` temporaries, which numpy makes one
-operation at a time.  These kernels do the whole E-step of a row in one go --
-the Mahalanobis distance to every component, the log-sum-exp, the
-responsibilities and the moment updates -- with no temporaries, each thread on
-its own block of rows with its own accumulators (a thread per core), so both cores
-are busy.  The moments are taken about each component's own centre
+operation at a time.  These kernels do the whole E-step of a tile of rows in
+one go -- the Mahalanobis distance to every component, the log-sum-exp, the
+responsibilities and the moment sums -- with no temporaries, each thread on
+its own block of rows with its own accumulators (a thread per core), so both
+cores are busy.  The moments are taken about each component's own centre
 directly, so no re-centring (and no cancellation) is needed.
 
-Arithmetic is float64 whatever the input dtype (float32 rows are read and
-widened one at a time).  They are compiled on first use and cached on disk
-(``cache=True``); importing this module compiles nothing.  Without numba (or
-with the environment variable ``GMMKIT_DISABLE_NUMBA=1``) :func:`available`
-is False and gmmkit uses its numpy/BLAS path.
+float64 rows are computed in float64; float32 rows in float32 (tiles and the
+sums within a tile; the statistics across tiles are float64, and moments
+taken about the float32-rounded centres are moved to the exact ones).  The
+kernels are compiled on first use and cached on disk (``cache=True``);
+importing this module compiles nothing.  Without numba (or with the
+environment variable ``GMMKIT_DISABLE_NUMBA=1``) :func:`available` is False
+and gmmkit uses its numpy/BLAS path.
 """
 
 from __future__ import annotations
@@ -34,10 +36,10 @@ _HAVE_NUMBA = (
 _LOG_2PI = math.log(2.0 * math.pi)
 
 #: Largest number of features for which the compiled kernels beat the BLAS
-#: path, per kind of moments (measured on 2 cores, see benchmarks/RESULTS.md:
-#: per row and component the compiled full kernel costs ~50 ns at d = 16 and
+#: path, per kind of moments (measured on this project's 2-core machine: per
+#: row and component the compiled full kernel costs ~50 ns at d = 16 and
 #: ~180 ns at d = 32 on one core, against ~100 and ~250 ns for the GEMM
-#: formulation; at d = 64 the GEMMs win).
+#: formulation; at d = 64 ~670 ns against ~450-600 ns).
 MAX_FEATURES = {"full": 32, "diag": 64}
 
 
@@ -152,6 +154,17 @@ def estep_chunk(kind, X, w, shift, means_s, factors, logc):
     if kind == "full":
         lower = np.tril_indices(d, -1)
         s2[:, lower[0], lower[1]] = s2[:, lower[1], lower[0]]
+    if X.dtype != np.float64:
+        # The kernels took the moments about the centres rounded to the rows'
+        # dtype; move them to the exact centres (e is tiny: no cancellation).
+        e = means_s.astype(X.dtype).astype(np.float64) - means_s
+        if kind == "full":
+            cross = s1[:, :, None] * e[:, None, :]
+            s2 += cross + cross.transpose(0, 2, 1)
+            s2 += n_[:, None, None] * e[:, :, None] * e[:, None, :]
+        else:
+            s2 += 2.0 * e * s1 + n_[:, None] * e * e
+        s1 += n_[:, None] * e
     return n_, s1, s2, float(tot[0]), float(tot[1])
 
 

@@ -85,7 +85,8 @@ def _exp_tile(x, m, tbuf, pbuf, ibuf):
 
 @fast
 def _load_tile(X, shift, s, nb, xt):
-    """``xt[j, b] = X[s + b, j] - shift[j]`` (float64, rows along axis 1)."""
+    """``xt[j, b] = X[s + b, j] - shift[j]`` (subtracted in float64, stored in
+    the tile's dtype; rows along axis 1)."""
     d = X.shape[1]
     for b in range(nb):
         for j in range(d):

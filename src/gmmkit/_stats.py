@@ -333,10 +333,11 @@ class _GemmLogProb:
                 block[0] = -offsets[:, c0:c1].reshape(-1)
                 block[1:] = factors[:, :c1, c0:c1].transpose(1, 0, 2).reshape(c1, -1)
                 blocks.append(block)
-            consts: tuple = (shift, logc, *blocks)
+            consts: tuple = (logc, *blocks)
         else:  # sum_j p_kj (x_j - c_kj)^2 = x^2 . p_k - 2 x . (p c)_k + (p c^2)_k
             pc = factors * c
-            consts = (shift, logc, factors.T, -2.0 * pc.T, (pc * c).sum(axis=1))
+            consts = (logc, factors.T, -2.0 * pc.T, (pc * c).sum(axis=1))
+        self.shift = shift  # subtracted in float64, whatever the chunk's dtype
         self._consts = {
             np.dtype(np.float64): consts,
             np.dtype(np.float32): tuple(np.asarray(a, np.float32) for a in consts),
@@ -348,7 +349,7 @@ class _GemmLogProb:
         k, d = self.shape
         ws = self._spaces.get((slot, dt))
         if ws is None or ws["xa"].shape[0] < rows:
-            blocks = self._consts[dt][2:] if self.full else ()
+            blocks = self._consts[dt][1:] if self.full else ()
             ws = self._spaces[(slot, dt)] = {
                 "xa": np.ones((rows, 1 + d), dt),  # [1, x - shift]
                 "work": [np.empty((rows, b.shape[1]), dt) for b in blocks]
@@ -365,9 +366,9 @@ class _GemmLogProb:
         k, d = self.shape
         dt = np.dtype(np.float32 if X.dtype == np.float32 else np.float64)
         ws = self.work(slot, rows, dt)
-        shift, logc, *mats = self._consts[dt]
+        logc, *mats = self._consts[dt]
         xa = ws["xa"][:rows]
-        Xs = np.subtract(X, shift, out=xa[:, 1:])
+        Xs = np.subtract(X, self.shift, out=xa[:, 1:], casting="unsafe")
         lp = ws["lp"][:rows]
         if self.full:
             for i, block in enumerate(mats):
@@ -396,13 +397,16 @@ def _per_thread(chunks: Chunks, fn: Callable[..., None]) -> int:
     threads = _kernels.numpy_threads()
     if threads == 1:
         for start, X, w in chunks:
-            fn(0, start, X, w)
+            if X.shape[0]:
+                fn(0, start, X, w)
         return 1
     # One block of each chunk per core, each thread with single-threaded BLAS
     # and its own work arrays: the element-wise work runs on every core too,
     # and no BLAS call waits on threads that the OS has not scheduled.
     with _kernels.single_threaded_blas():
         for start, X, w in chunks:
+            if not X.shape[0]:  # e.g. an empty Dask block
+                continue
             step = -(-X.shape[0] // threads)
             _kernels.run_parallel(
                 [

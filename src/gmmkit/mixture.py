@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import warnings
@@ -143,10 +144,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         relative of the float64 fit.  The per-iteration log-likelihood then
         carries rounding noise of ~1e-7 per row, so a ``tol`` much below
         1e-6 may never be met: use ``dtype="float64"`` for such tolerances.
-        ``predict``, ``score_samples`` and the other scoring methods follow
-        the same setting for float32 arrays.  ``"float64"``: every chunk is
-        widened to float64 first.  Other input dtypes are always computed in
-        float64.
+        The fit's final log-likelihood, ``predict``, ``score_samples`` and
+        the other scoring methods are computed in float64.  ``"float64"``:
+        every chunk is widened to float64 first.  Other input dtypes are
+        always computed in float64.
     accelerate : {None, "squarem"}, default=None
         ``"squarem"``: SQUAREM extrapolation of EM (Varadhan & Roland 2008)
         with a monotonicity safeguard (the log-likelihood of the accepted
@@ -493,7 +494,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.lower_bounds_ = list(best.lower_bounds)
         # A final pass gives the log-likelihood of the fitted parameters (and
         # the labels of fit_predict, consistent with predict by construction).
-        final_ll, labels = self._final_pass(em_source, model, best.params, want_labels)
+        final_ll, labels = self._final_pass(source, model, best.params, want_labels)
         self.log_likelihood_history_ = np.array([*best.history, final_ll])
         self.n_samples_fit_ = n_samples
         return labels
@@ -783,7 +784,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         :func:`score_rows` (per-row log-density and label only).
         """
         check_is_fitted(self)
-        stream = self._as_stream(X)
+        stream = as_stream(X)
         if stream is not None:  # memory-mapped file, callable of chunks, ...
             d = self.means_.shape[1]
             if stream.n_features != d:
@@ -796,13 +797,18 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             return stream.n_samples, scorer(source, self._model(), self._params())
         X = check_X(self, X, reset=False)
         chunk = self.chunk_size or auto_chunk_size(self.n_components, X.shape[1])
-        source = self._array_source(X, None, chunk)
+        source = ArraySource(X, None, chunk)
         return X.shape[0], scorer(source, self._model(), self._params())
 
     def _as_stream(self, X: Any) -> Any:
-        """:func:`as_stream`, with float32 chunks kept under ``dtype="auto"``."""
+        """:func:`as_stream` for EM: float32 chunks kept under ``dtype="auto"``.
+
+        A source the caller passed is copied first, so the setting stays with
+        this fit.
+        """
         stream = as_stream(X)
         if stream is not None:
+            stream = copy.copy(stream)
             stream.keep_float32 = self.dtype == "auto"
         return stream
 

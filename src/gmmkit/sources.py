@@ -92,8 +92,9 @@ class Float32Rows(ArraySource):
 # Streaming sources: data that is never held in memory as a whole.
 #
 # Each pass reads the data once, chunk by chunk; every chunk is converted to
-# float64 and checked (shape, NaN/inf, magnitude) as it is read, with errors
-# naming the global row number.  They carry no sample weights.
+# float64 (float32 may stay float32 for EM, see ``keep_float32``) and checked
+# (shape, NaN/inf, magnitude) as it is read, with errors naming the global row
+# number.  They carry no sample weights.
 # --------------------------------------------------------------------------
 
 #: Rows drawn (in one pass) for the initialisation of a streamed fit, and for
@@ -122,9 +123,10 @@ def check_chunk(
     what: str,
     keep_float32: bool = False,
 ) -> np.ndarray:
-    """Convert one chunk to a finite float64 2-D array or raise a located error.
+    """Convert one chunk to a finite 2-D array or raise a located error.
 
-    With ``keep_float32`` a float32 chunk stays float32.
+    The chunk becomes float64, except that with ``keep_float32`` a float32
+    chunk stays float32.
 
     Parameters
     ----------
@@ -254,7 +256,8 @@ class StreamSource:
 class MemmapSource(StreamSource):
     """A memory-mapped ``.npy`` file read chunk by chunk, pages released.
 
-    Each pass maps the file, converts one chunk at a time to float64 and then
+    Each pass maps the file, copies one chunk at a time (as float64, or as
+    float32 when the estimator computes float32 files in float32) and then
     tells the kernel the chunk's pages are no longer needed
     (``madvise(MADV_DONTNEED)``), so the process never keeps more than about
     one chunk of the file resident, however large the file.
