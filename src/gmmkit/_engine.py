@@ -9,6 +9,7 @@ E-step and stops when it changed by less than ``tol``.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -100,6 +101,20 @@ def check_loglik(value: float) -> None:
         )
 
 
+def has_converged(
+    convergence: str, tol: float, bound: float, previous: float, weight: float
+) -> bool:
+    """The stopping rule, from two mean log-likelihoods and the total weight.
+
+    ``"sklearn"``: the mean changed by less than ``tol``; ``"mclust"``: the
+    total ``l`` changed by at most ``tol * (1 + |l|)``.
+    """
+    if convergence == "mclust":
+        total = bound * weight
+        return abs(total - previous * weight) <= tol * (1 + abs(total))
+    return abs(bound - previous) < tol
+
+
 def run_em(
     chunks: Chunks,
     model: CovarianceModel,
@@ -130,11 +145,16 @@ def run_em(
     plain EM; ``max_iter`` then counts passes over the data (E-steps).
     """
     if accelerate == "squarem":
-        return _run_squarem(
-            chunks, model, params, tol=tol, max_iter=max_iter, reg_covar=reg_covar,
+        from ._squarem import run_squarem
+
+        out = run_squarem(
+            chunks, model, params, max_iter=max_iter, reg_covar=reg_covar,
             lower_bound=lower_bound, on_iteration=on_iteration, estep=estep,
-            convergence=convergence, prior=prior,
+            m_step=lambda stats, prev: m_step(model, stats, reg_covar, prev, prior),
+            check_loglik=check_loglik,
+            converged_by=functools.partial(has_converged, convergence, tol),
         )
+        return EMResult(*out)
     history: list[float] = []
     lower_bounds: list[float] = []
     converged = False
@@ -150,45 +170,11 @@ def run_em(
         change = lower_bound - previous_bound
         if on_iteration is not None:
             on_iteration(n_iter, lower_bound, change)
-        if convergence == "mclust":
-            previous_total = previous_bound * stats.weight
-            done = abs(stats.loglik - previous_total) <= tol * (1 + abs(stats.loglik))
-            if done:  # mclust keeps the parameters whose log-likelihood passed
-                params = entering
-        else:
-            done = abs(change) < tol
+        weight = stats.weight
+        done = has_converged(convergence, tol, lower_bound, previous_bound, weight)
+        if done and convergence == "mclust":
+            params = entering  # mclust keeps the parameters that passed the test
         if done:
             converged = True
             break
     return EMResult(params, converged, n_iter, lower_bound, history, lower_bounds)
-
-
-def _run_squarem(
-    chunks: Chunks,
-    model: CovarianceModel,
-    params: Params,
-    *,
-    tol: float,
-    max_iter: int,
-    reg_covar: float,
-    lower_bound: float,
-    on_iteration: Callable[[int, float, float], None] | None,
-    estep: Callable[[Chunks, CovarianceModel, Params], SuffStats],
-    convergence: str,
-    prior: ResolvedPrior | None,
-) -> EMResult:
-    from ._squarem import run_squarem
-
-    def converged_by(bound: float, previous: float, weight: float) -> bool:
-        if convergence == "mclust":
-            total = bound * weight
-            return abs(total - previous * weight) <= tol * (1 + abs(total))
-        return abs(bound - previous) < tol
-
-    out = run_squarem(
-        chunks, model, params, tol=tol, max_iter=max_iter, reg_covar=reg_covar,
-        lower_bound=lower_bound, on_iteration=on_iteration, estep=estep,
-        m_step=lambda stats, prev: m_step(model, stats, reg_covar, prev, prior),
-        check_loglik=check_loglik, converged_by=converged_by,
-    )
-    return EMResult(*out)

@@ -36,8 +36,8 @@ _HAVE_NUMBA = (
 _LOG_2PI = math.log(2.0 * math.pi)
 
 #: Largest number of features for which the compiled kernels beat the BLAS
-#: path, per kind of moments (measured on this project's 2-core machine: per
-#: row and component the compiled full kernel costs ~50 ns at d = 16 and
+#: path, per kind of moments (ad-hoc timings on this project's 2-core machine:
+#: per row and component the compiled full kernel costs ~50 ns at d = 16 and
 #: ~180 ns at d = 32 on one core, against ~100 and ~250 ns for the GEMM
 #: formulation; at d = 64 ~670 ns against ~450-600 ns).
 MAX_FEATURES = {"full": 32, "diag": 64}

@@ -122,7 +122,7 @@ def _maha_full(xt, nb, k, means_s, P, dk, y, out):
 
 
 @fast
-def _maha_diag(xt, nb, k, means_s, prec, dk, y, out):
+def _maha_diag(xt, nb, k, means_s, prec, out):
     """``out[:nb] = sum_j prec_kj (x_bj - mu_kj)^2``; ``prec`` is (K, 1, d)."""
     d = xt.shape[0]
     for b in range(nb):
@@ -148,7 +148,7 @@ def _log_prob_tile(full, xt, nb, means_s, P, logc, dk, y, lp):
         if full:
             _maha_full(xt, nb, k, means_s, P, dk, y, row)
         else:
-            _maha_diag(xt, nb, k, means_s, P, dk, y, row)
+            _maha_diag(xt, nb, k, means_s, P, row)
         c = logc[k]
         for b in range(nb):  # the factors carry the 1/2: see _run
             row[b] = c - row[b]

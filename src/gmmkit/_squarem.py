@@ -65,7 +65,6 @@ def run_squarem(
     model: CovarianceModel,
     params: Params,
     *,
-    tol: float,
     max_iter: int,
     reg_covar: float,
     lower_bound: float,

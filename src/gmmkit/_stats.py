@@ -189,13 +189,17 @@ def _accumulate(
 #: ``log10(limit)`` digits at most, beyond which a component takes an exact
 #: per-component path (see :func:`_far_components`).  float32 chunks keep
 #: only 1 of their ~7 digits at risk.
-_RECENTRE_LIMIT = {np.dtype(np.float64): 1e4, np.dtype(np.float32): 10.0}
+_RECENTRE_LIMIT: dict[np.dtype, float] = {
+    np.dtype(np.float64): 1e4,
+    np.dtype(np.float32): 10.0,
+}
 
 
 def _far_components(
-    model: CovarianceModel, params: Params, centres_s: np.ndarray, limit: float
-) -> np.ndarray:
-    """Components whose centre is too far from the shift to re-centre safely.
+    model: CovarianceModel, params: Params, centres_s: np.ndarray
+) -> dict[np.dtype, np.ndarray]:
+    """Per chunk dtype, the components whose centre is too far from the shift
+    to re-centre safely (see ``_RECENTRE_LIMIT``).
 
     Rounding in moments taken about the shift is of order ``eps * |delta|^2``
     per entry (``delta`` = centre minus shift); relative to the component's
@@ -211,7 +215,7 @@ def _far_components(
         worst = d2.sum(axis=1) * np.abs(dense).sum(axis=2).max(axis=1)
     else:
         worst = (d2 * np.diagonal(dense, axis1=1, axis2=2)).max(axis=1, initial=0.0)
-    return np.nonzero(~(worst < limit))[0]
+    return {dt: np.nonzero(~(worst < lim))[0] for dt, lim in _RECENTRE_LIMIT.items()}
 
 
 def _accumulate_diag(
@@ -391,15 +395,15 @@ class _GemmLogProb:
         return Xs, lp, ws
 
 
-def _per_thread(chunks: Chunks, fn: Callable[..., None]) -> int:
+def _per_thread(chunks: Chunks, fn: Callable[..., None]) -> None:
     """Call ``fn(slot, start, X_part, w_part)`` on each thread's share of every
-    chunk (BLAS limited to one thread inside); return the number of threads."""
+    chunk (BLAS limited to one thread inside)."""
     threads = _kernels.numpy_threads()
     if threads == 1:
         for start, X, w in chunks:
             if X.shape[0]:
                 fn(0, start, X, w)
-        return 1
+        return
     # One block of each chunk per core, each thread with single-threaded BLAS
     # and its own work arrays: the element-wise work runs on every core too,
     # and no BLAS call waits on threads that the OS has not scheduled.
@@ -414,7 +418,6 @@ def _per_thread(chunks: Chunks, fn: Callable[..., None]) -> int:
                     for t, lo in enumerate(range(0, X.shape[0], step))
                 ]
             )
-    return threads
 
 
 def estep_stats(chunks: Chunks, model: CovarianceModel, params: Params) -> SuffStats:
@@ -441,10 +444,7 @@ def estep_stats(chunks: Chunks, model: CovarianceModel, params: Params) -> SuffS
             stats.rows += X.shape[0]
         return stats
     gemm = _GemmLogProb(model, params, shift)
-    far = {
-        dt: _far_components(model, params, centres_s, limit)
-        for dt, limit in _RECENTRE_LIMIT.items()
-    }
+    far = _far_components(model, params, centres_s)
     parts: dict[int, SuffStats] = {}
 
     def block(slot: int, start: int, X: np.ndarray, w: np.ndarray) -> None:

@@ -429,6 +429,11 @@ def _run_fit(args: argparse.Namespace) -> int:
         gm.feature_names_in_ = np.asarray(table.feature_names, dtype=object)
     summary = _summary(gm, table.X, table.feature_names)
     summary["data"] = table.source
+    return _finish_fit(args, gm, summary)
+
+
+def _finish_fit(args: argparse.Namespace, gm: Any, summary: dict) -> int:
+    """Save the model if asked, then print the summary (text or JSON)."""
     if args.output:
         gm.save(args.output)
         summary["model"] = str(args.output)
@@ -472,16 +477,7 @@ def _run_fit_scaled(args: argparse.Namespace) -> int:
         aic=-2 * log_l + 2 * p,
         data=str(args.data),
     )
-    if args.output:
-        gm.save(args.output)
-        summary["model"] = str(args.output)
-    if args.json:
-        _print_json(summary)
-    else:
-        print(_format_summary(summary))
-        if args.output:
-            print(f"model written to {args.output}")
-    return EXIT_OK
+    return _finish_fit(args, gm, summary)
 
 
 # ------------------------------------------------------------------ predict

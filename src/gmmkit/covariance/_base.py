@@ -269,3 +269,22 @@ __all__ = [
     "log_det_upper",
     "singular_error",
 ]
+
+
+class StackedFactors(CovarianceModel):
+    """A model whose parameters are a stack of K full (d, d) covariances.
+
+    The factorisations shared by VVV and the decomposed mclust models.
+    """
+
+    def precisions_cholesky(self, covariances, reg_covar):
+        return factor_full(covariances, reg_covar)
+
+    def precisions_cholesky_from_precisions(self, precisions):
+        return np.stack([_upper_cholesky_of_precision(p) for p in precisions])
+
+    def precisions_from_cholesky(self, prec_chol):
+        return prec_chol @ prec_chol.transpose(0, 2, 1)
+
+    def covariance_factors(self, prec_chol, n_components, n_features):
+        return np.linalg.inv(prec_chol)

@@ -34,9 +34,8 @@ import numpy as np
 from .._errors import InvalidParameterError
 from ._base import (
     CovarianceModel,
+    StackedFactors,
     _is_symmetric_pd,
-    _upper_cholesky_of_precision,
-    factor_full,
     gaussian_from_maha,
     log_det_upper,
 )
@@ -173,7 +172,7 @@ def _short(values: np.ndarray) -> str:
     )
 
 
-class DecomposedModel(CovarianceModel):
+class DecomposedModel(StackedFactors):
     """Base class of the models with dense ``(K, d, d)`` covariances.
 
     Subclasses implement :meth:`fit_covariances` (the M-step from regularised
@@ -213,20 +212,7 @@ class DecomposedModel(CovarianceModel):
         """
         raise NotImplementedError
 
-    # -- factorisations ----------------------------------------------------------
-    def precisions_cholesky(self, covariances, reg_covar):
-        return factor_full(covariances, reg_covar)
-
-    def precisions_cholesky_from_precisions(self, precisions):
-        return np.stack([_upper_cholesky_of_precision(p) for p in precisions])
-
-    def precisions_from_cholesky(self, prec_chol):
-        return prec_chol @ prec_chol.transpose(0, 2, 1)
-
-    def covariance_factors(self, prec_chol, n_components, n_features):
-        return np.linalg.inv(prec_chol)
-
-    # -- densities -----------------------------------------------------------------
+    # -- densities (factorisations: StackedFactors) ---------------------------------
     def log_gaussian(self, X, means, prec_chol):
         from .diagonal import diagonal_maha
         from .ellipsoidal import _maha_blocks

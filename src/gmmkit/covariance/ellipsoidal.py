@@ -30,6 +30,7 @@ import numpy as np
 
 from ._base import (
     CovarianceModel,
+    StackedFactors,
     _is_symmetric_pd,
     _upper_cholesky_of_precision,
     factor_full,
@@ -64,7 +65,7 @@ def _maha_blocks(X: np.ndarray, means: np.ndarray, factors: np.ndarray) -> np.nd
     return np.einsum("nke,nke->nk", proj, proj)
 
 
-class VVV(CovarianceModel):
+class VVV(StackedFactors):
     """Each component has its own full covariance matrix (scikit-learn "full")."""
 
     name = "VVV"
@@ -84,17 +85,6 @@ class VVV(CovarianceModel):
         cov[:, np.arange(d), np.arange(d)] += reg_covar
         return cov
 
-    def precisions_cholesky(self, covariances, reg_covar):
-        return factor_full(covariances, reg_covar)
-
-    def precisions_cholesky_from_precisions(self, precisions):
-        return np.stack([_upper_cholesky_of_precision(p) for p in precisions])
-
-    def precisions_from_cholesky(self, prec_chol):
-        return prec_chol @ prec_chol.transpose(0, 2, 1)
-
-    def covariance_factors(self, prec_chol, n_components, n_features):
-        return np.linalg.inv(prec_chol)
 
     def log_gaussian(self, X, means, prec_chol):
         maha = _maha_blocks(X, means, prec_chol)
