@@ -132,9 +132,10 @@ def test_compiled_exp_is_accurate_inside_fast_math_loops():
     lp = lp.reshape(k, b)
     lp[0] = 0.0  # every row's maximum is 0, so exp(lp - max) = exp(lp)
     expected = np.exp(lp)
+    # float64 rows: a few ulp near 0, ~1e-13 near the underflow limit
     work = lp.copy()
-    top, total, tbuf, pbuf = (np.empty(b) for _ in range(4))
-    impl._exp_normalise(work, b, top, total, tbuf, pbuf, np.empty(b, dtype=np.int64))
+    top, total = np.empty(b), np.empty(b)
+    impl._exp_normalise(work, b, top, total, _exp_buffers(b))
     assert_array_equal(top, lp.max(axis=0))
     near = lp > -30
     assert_allclose(work[near], expected[near], rtol=2e-15)
@@ -142,6 +143,33 @@ def test_compiled_exp_is_accurate_inside_fast_math_loops():
     assert_allclose(work[normal], expected[normal], rtol=5e-14)
     assert np.all(work[lp < -708.5] == 0.0)
     assert_allclose(total, expected.sum(axis=0), rtol=1e-15)
+
+    # float32 rows, computed in float32: against float64 exp of the same
+    # float32 inputs, ~1e-7 relative where responsibilities matter, ~1e-5
+    # near the float32 underflow limit, zeros below it
+    lp32 = lp.astype(np.float32)
+    expected32 = np.exp(lp32.astype(np.float64))
+    work = lp32.copy()
+    top32, total32 = np.empty(b, np.float32), np.empty(b, np.float32)
+    impl._exp_normalise(work, b, top32, total32, _exp_buffers(b))
+    assert work.dtype == np.float32
+    near = lp32 > -20
+    assert_allclose(work[near], expected32[near], rtol=3e-7)
+    normal = lp32 > -87
+    assert_allclose(work[normal], expected32[normal], rtol=2e-5)
+    assert np.all(work[lp32 < -87.5] == 0.0)
+    assert_allclose(total32, expected32.sum(axis=0), rtol=3e-7)
+
+
+def _exp_buffers(b):
+    """The exponential's work buffers, as ``_tile_buffers`` makes them."""
+    return (
+        np.empty(b),
+        np.empty(b),
+        np.empty(b, dtype=np.int64),
+        np.empty(b, dtype=np.float32),
+        np.empty(b, dtype=np.int32),
+    )
 
 
 @pytest.mark.parametrize("covariance_type,d", [("full", 5), ("diag", 5), ("full", 40)])
