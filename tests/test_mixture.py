@@ -393,6 +393,11 @@ def test_float32_input_is_not_copied_whole_and_fits_like_float64():
     b = GaussianMixture(3, random_state=0).fit(X.astype(np.float32))
     assert_allclose(b.means_, a.means_, rtol=1e-5, atol=1e-5)
     assert_allclose(b.score(X), a.score(X), rtol=1e-6)
+    # fit's final pass reads float32 rows in float32; score is float64
+    X32 = X.astype(np.float32)
+    final = b.log_likelihood_history_[-1]
+    assert_allclose(final, b.score(X32) * len(X), rtol=1e-6)
+    assert final != b.score(X32) * len(X)  # computed apart, not copied
 
 
 def test_dataframe_feature_names():

@@ -20,13 +20,9 @@ from ._errors import FitError
 from ._prior import ResolvedPrior
 from ._stats import Chunks, Params, SuffStats, estep_stats
 from .covariance import CovarianceModel
+from .covariance._base import EMPTY_FRACTION
 
 logger = logging.getLogger("gmmkit")
-
-#: A component whose weighted count falls below this fraction of the total
-#: weight is treated as empty (see :func:`m_step`).
-EMPTY_FRACTION = 1e-10
-
 
 @dataclass
 class EMResult:
@@ -87,7 +83,10 @@ def m_step(
             "components %s are empty; their means and covariances are kept",
             np.nonzero(empty)[0].tolist(),
         )
-    weights = nk / nk.sum()
+    # an empty component's weight is its own count (0 if it started at 0, so
+    # it stays empty), without the 10 eps guard that keeps divisions finite
+    weights = np.where(empty, stats.n, nk)
+    weights = weights / weights.sum()
     prec_chol = model.precisions_cholesky(covariances, reg_covar)
     return Params(weights, means, covariances, prec_chol)
 

@@ -144,8 +144,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         relative of the float64 fit.  The per-iteration log-likelihood then
         carries rounding noise of ~1e-7 per row, so a ``tol`` much below
         1e-6 may never be met: use ``dtype="float64"`` for such tolerances.
-        The fit's final log-likelihood, ``predict``, ``score_samples`` and
-        the other scoring methods are computed in float64.  ``"float64"``:
+        The final log-likelihood pass of ``fit`` is float32 too (its total
+        agrees with a float64 pass to ~1e-7 relative); ``fit_predict``,
+        ``predict``, ``score_samples`` and the other scoring methods are
+        computed in float64.  ``"float64"``:
         every chunk is widened to float64 first.  Other input dtypes are
         always computed in float64.
     accelerate : {None, "squarem"}, default=None
@@ -202,9 +204,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     Notes
     -----
-    A component whose weighted count falls below ``1e-10`` of the total during
-    EM keeps its previous mean and covariance with a weight of about 0; it is
-    not removed, so ``n_components`` and label numbers stay stable.  A
+    A component whose responsibilities have all underflowed to zero (weighted
+    count below ``1e-300`` of the total) during EM keeps its previous mean
+    and covariance and the weight of its count (0 for a component started at
+    weight 0, so it stays empty); it is not removed, so ``n_components`` and
+    label numbers stay stable.  Any larger count, however small, is
+    re-estimated, as in scikit-learn.  A
     covariance that stops being positive definite raises
     :class:`gmmkit.FitError` naming the component and the remedies.
     """
@@ -428,7 +433,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         chunk = (
             self.batch_size
             or self.chunk_size
-            or auto_chunk_size(self.n_components, n_features)
+            or auto_chunk_size(self.n_components, n_features, model.moments)
         )
         self.__dict__.pop("_online_state", None)
         if stream is None:
@@ -493,8 +498,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.lower_bound_ = best.lower_bound
         self.lower_bounds_ = list(best.lower_bounds)
         # A final pass gives the log-likelihood of the fitted parameters (and
-        # the labels of fit_predict, consistent with predict by construction).
-        final_ll, labels = self._final_pass(source, model, best.params, want_labels)
+        # the labels of fit_predict, consistent with predict by construction:
+        # both read the rows as predict does; fit alone reads them as EM did).
+        final_source = source if want_labels else em_source
+        final_ll, labels = self._final_pass(
+            final_source, model, best.params, want_labels
+        )
         self.log_likelihood_history_ = np.array([*best.history, final_ll])
         self.n_samples_fit_ = n_samples
         return labels
@@ -586,7 +595,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     )
                 inits = self._check_inits(model, n_samples, n_features, sw)
                 chunk = self.chunk_size or auto_chunk_size(
-                    self.n_components, n_features
+                    self.n_components, n_features, model.moments
                 )
                 params = self._initial_params(
                     ArraySource(X, sw, chunk),
@@ -792,11 +801,15 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     f"X has {stream.n_features} features, but the model was fitted "
                     f"with {d} features. Pass data with the same columns."
                 )
-            chunk = self.chunk_size or auto_chunk_size(self.n_components, d)
+            chunk = self.chunk_size or auto_chunk_size(
+                self.n_components, d, self._model().moments
+            )
             source: Any = stream.with_chunk_size(chunk)
             return stream.n_samples, scorer(source, self._model(), self._params())
         X = check_X(self, X, reset=False)
-        chunk = self.chunk_size or auto_chunk_size(self.n_components, X.shape[1])
+        chunk = self.chunk_size or auto_chunk_size(
+            self.n_components, X.shape[1], self._model().moments
+        )
         source = ArraySource(X, None, chunk)
         return X.shape[0], scorer(source, self._model(), self._params())
 

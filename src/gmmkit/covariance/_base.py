@@ -23,6 +23,15 @@ from .._errors import FitError, InvalidParameterError
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
+#: A component whose weighted count is below this fraction of the total
+#: weight is empty: its responsibilities have all underflowed (or it started
+#: with zero weight).  The engine keeps its previous mean and covariance and
+#: gives it the weight of its count (~0); the decomposed models leave it out
+#: of the parameters they share.  Any larger count, however small, is an
+#: ordinary component and is re-estimated, as scikit-learn does (a threshold
+#: of 1e-10 froze components that scikit-learn re-estimates and recover).
+EMPTY_FRACTION = 1e-300
+
 
 def singular_error(
     components: list[int], reg_covar: float, dtype_note: str = ""
@@ -263,6 +272,7 @@ def factor_full(covariances: np.ndarray, reg_covar: float) -> np.ndarray:
 
 
 __all__ = [
+    "EMPTY_FRACTION",
     "CovarianceModel",
     "factor_full",
     "gaussian_from_maha",

@@ -33,6 +33,7 @@ import numpy as np
 
 from .._errors import InvalidParameterError
 from ._base import (
+    EMPTY_FRACTION,
     CovarianceModel,
     StackedFactors,
     _is_symmetric_pd,
@@ -48,12 +49,6 @@ from ._base import (
 INNER_TOL = 1e-12
 #: Iteration limit of the inner loops; reaching it keeps the last iterate.
 INNER_MAX_ITER = 5000
-
-#: A component whose weighted count falls below this fraction of the total is
-#: left out of the parameters it shares with the others (the engine then keeps
-#: its previous covariance).
-_EMPTY_FRACTION = 1e-10
-
 
 def geometric_mean(values: np.ndarray) -> np.ndarray:
     """``prod(values) ** (1/d)`` along the last axis, computed in log space."""
@@ -80,7 +75,7 @@ def compose(
 
 def active_components(nk: np.ndarray) -> np.ndarray:
     """Mask of the components with a non-negligible weighted count."""
-    return nk > _EMPTY_FRACTION * nk.sum()
+    return nk > EMPTY_FRACTION * nk.sum()
 
 
 def decompose(
