@@ -359,6 +359,41 @@ def test_component_with_zero_initial_weight_stays_empty(covariance_type):
     assert np.all(gm.predict(X) == 0)
 
 
+@pytest.mark.parametrize("sk_type", ["full", "diag"])
+def test_tiny_component_is_re_estimated_like_scikit_learn(sk_type):
+    """A count of ~5e-9 rows (7e-11 of the total) is not empty: it is
+    re-estimated from its responsibilities, as scikit-learn does, so both
+    libraries take the same EM step from the same start (the former 1e-10
+    threshold kept its old mean)."""
+    from sklearn.mixture import GaussianMixture as SkGM
+
+    start = dict(
+        weights_init=[1.0 - 1e-12, 1e-12],
+        means_init=[[2.0, 2.0], [4.5, 3.5]],
+        precisions_init=(
+            np.stack([np.eye(2), np.eye(2) * 4.0])
+            if sk_type == "full"
+            else np.array([[1.0, 1.0], [4.0, 4.0]])
+        ),
+    )
+    kw = dict(covariance_type=sk_type, max_iter=1, tol=0, **start)
+    with pytest.warns(ConvergenceWarning):
+        ours = GaussianMixture(2, **kw).fit(BLOBS)
+    with pytest.warns(ConvergenceWarning):
+        theirs = SkGM(2, **kw).fit(BLOBS)
+    assert ours.weights_[1] < 1e-10  # still tiny ...
+    assert np.abs(ours.means_[1] - [4.5, 3.5]).max() > 0.1  # ... but it moved
+    np.testing.assert_allclose(ours.weights_, theirs.weights_, rtol=1e-12)
+    # both add 10 eps to every count; scikit-learn divides the raw sums by
+    # it, gmmkit the sums about the old means, so the means differ by
+    # ~10 eps / n_k * |mean| ~ 2e-6 here (scikit-learn's diagonal
+    # covariances carry that through its squared means: ~1e-5)
+    np.testing.assert_allclose(ours.means_, theirs.means_, rtol=0, atol=1e-5)
+    np.testing.assert_allclose(
+        ours.covariances_, theirs.covariances_, rtol=0, atol=2e-5
+    )
+
+
 def test_empty_component_after_initialisation_is_a_fit_error(covariance_type):
     # the first M-step has no previous parameters to keep
     resp = np.zeros((len(BLOBS), 3))
