@@ -1,4 +1,4 @@
-"""Compiled E-step kernels (numba) for up to 32 (full) / 64 (diagonal) features.
+"""Compiled E-step kernels (numba) for up to 128 (full) / 256 (diagonal) features.
 
 With few features the E-step is dominated not by arithmetic but by passes
 over ``(rows, K)`` and ``(rows, K, d)`` temporaries, which numpy makes one
@@ -35,12 +35,15 @@ _HAVE_NUMBA = (
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
-#: Largest number of features for which the compiled kernels beat the BLAS
-#: path, per kind of moments (ad-hoc timings on this project's 2-core machine:
-#: per row and component the compiled full kernel costs ~50 ns at d = 16 and
-#: ~180 ns at d = 32 on one core, against ~100 and ~250 ns for the GEMM
-#: formulation; at d = 64 ~670 ns against ~450-600 ns).
-MAX_FEATURES = {"full": 32, "diag": 64}
+#: Largest number of features for which the compiled kernels were measured to
+#: beat the BLAS path (benchmarks/run.py cells and ad-hoc timings on this
+#: project's 2-core machine, seconds per EM iteration, K = 16 unless noted):
+#: full d = 64: 0.58 s against 0.66 (1e5 rows; K = 3: 0.148 against 0.183;
+#: K = 64: 2.41 against 2.83); d = 96: 0.63 against 0.87 and d = 128, K = 8:
+#: 0.57 against 0.70 (5e4 rows); diagonal d = 128: 0.073 against 0.19 and
+#: d = 256: 0.19 against 0.38 (1e5 rows).  Larger d was not measured, so it
+#: takes the BLAS path.
+MAX_FEATURES = {"full": 128, "diag": 256}
 
 
 def available() -> bool:

@@ -269,23 +269,26 @@ def _accumulate_full(
     instead (moments about their own centre, no re-centring).
     """
     sq = np.sqrt(rw)
-    for k in range(rw.shape[1]):
-        c = centres_s[k]
-        if k in far:
-            np.subtract(xa[:, 1:], c.astype(xa.dtype), out=buf[:, 1:])
-            buf[:, 1:] *= sq[:, k, None]
-            buf[:, 0] = sq[:, k]
+    k, e = rw.shape[1], xa.shape[1]
+    grams = np.empty((k, e, e))
+    for j in range(k):
+        if j in far:
+            np.subtract(xa[:, 1:], centres_s[j].astype(xa.dtype), out=buf[:, 1:])
+            buf[:, 1:] *= sq[:, j, None]
+            buf[:, 0] = sq[:, j]
         else:
-            np.multiply(xa, sq[:, k, None], out=buf)
-        gram = (buf.T @ buf).astype(np.float64, copy=False)
-        n, s1, s2 = gram[0, 0], gram[0, 1:], gram[1:, 1:]
-        if k not in far:  # about c: s2 - s1 c^T - c s1^T + n c c^T
-            cross = np.outer(s1, c)
-            s2 = s2 - cross - cross.T + n * np.outer(c, c)
-            s1 = s1 - n * c
-        stats.n[k] += n
-        stats.s1[k] += s1
-        stats.s2[k] += s2
+            np.multiply(xa, sq[:, j, None], out=buf)
+        grams[j] = buf.T @ buf  # a SYRK
+    n, s1, s2 = grams[:, 0, 0], grams[:, 0, 1:], grams[:, 1:, 1:]
+    # about c (all components but the far ones): s2 - s1 c^T - c s1^T + n c c^T
+    c = centres_s.copy()
+    c[far] = 0.0
+    cross = s1[:, :, None] * c[:, None, :]
+    stats.n += n
+    stats.s1 += s1 - n[:, None] * c
+    stats.s2 += s2 - cross - cross.transpose(0, 2, 1) + n[:, None, None] * (
+        c[:, :, None] * c[:, None, :]
+    )
 
 
 def _resp_inplace(log_prob: np.ndarray) -> np.ndarray:
@@ -347,6 +350,7 @@ class _GemmLogProb:
             np.dtype(np.float32): tuple(np.asarray(a, np.float32) for a in consts),
         }
         self._spaces: dict = {}
+        self._ones = {dt: np.ones(_TRI_BLOCK, dt) for dt in self._consts}
 
     def work(self, slot: int, rows: int, dt: np.dtype) -> dict:
         """Work arrays of at least ``rows`` rows for one thread."""
@@ -378,11 +382,14 @@ class _GemmLogProb:
             for i, block in enumerate(mats):
                 proj = ws["work"][i][:rows]
                 np.matmul(xa[:, : block.shape[0]], block, out=proj)
-                p3 = proj.reshape(rows, k, -1)
-                if i == 0:
-                    np.einsum("nke,nke->nk", p3, p3, out=lp)
-                else:
-                    lp += np.einsum("nke,nke->nk", p3, p3, out=ws["tmp"][:rows])
+                # |projection|^2 per row and component: square in place, then
+                # sum each component's columns by a matrix-vector product
+                np.multiply(proj, proj, out=proj)
+                ones = self._ones[dt][: proj.shape[1] // k]
+                sums = lp if i == 0 else ws["tmp"][:rows]
+                np.matmul(proj.reshape(rows * k, -1), ones, out=sums.reshape(-1))
+                if i:
+                    lp += sums
         else:
             a, b, e = mats
             sq = np.multiply(Xs, Xs, out=ws["work"][0][:rows])
