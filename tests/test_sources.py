@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGM
 
@@ -18,6 +19,7 @@ from gmmkit.sources import (
     IterableSource,
     MemmapSource,
     ParquetSource,
+    as_stream,
     open_source,
     reservoir_sample,
 )
@@ -89,6 +91,17 @@ def test_memmap_float32_is_read_per_chunk(X, files):
     mem = GaussianMixture(K, chunk_size=500, **_start(X32)).fit(X32)
     mm = GaussianMixture(K, chunk_size=500, **_start(X32))
     _same_fit(mem, mm.fit(np.load(files / "x32.npy", mmap_mode="r")), rtol=1e-9)
+    # fit's final pass reads float32 as EM did, like the in-memory fit ...
+    assert_allclose(
+        mm.log_likelihood_history_[-1], mem.log_likelihood_history_[-1], rtol=1e-12
+    )
+    # ... while fit_predict's labels read the rows as predict does (float64),
+    # and a source object the caller passes is left as it was
+    source = as_stream(np.load(files / "x32.npy", mmap_mode="r"))
+    labels = GaussianMixture(K, chunk_size=500, **_start(X32)).fit_predict(source)
+    assert source.keep_float32 is False and source.chunk_size is None
+    assert_array_equal(labels, mm.predict(source))
+    assert_array_equal(labels, mm.predict(X32.astype(np.float64)))
 
 
 def _rss_file_kb():

@@ -10,10 +10,11 @@ cores are busy.  The moments are taken about each component's own centre
 directly, so no re-centring (and no cancellation) is needed.
 
 float64 rows are computed in float64; float32 rows in float32 (tiles and the
-sums within a tile; the statistics across tiles are float64, and moments
-taken about the float32-rounded centres are moved to the exact ones).  The
-kernels are compiled on first use and cached on disk (``cache=True``);
-importing this module compiles nothing.  Without numba (or with the
+sums within a tile; the statistics across tiles are float64, and
+:func:`gmmkit._stats.estep_stats` moves moments taken about the
+float32-rounded centres to the exact ones).  The kernels are compiled on
+first use and cached on disk (``cache=True``); importing this module
+compiles nothing.  Without numba (or with the
 environment variable ``GMMKIT_DISABLE_NUMBA=1``) :func:`available` is False
 and gmmkit uses its numpy/BLAS path.
 """
@@ -130,7 +131,9 @@ def _map_blocks(fn, n: int, min_rows: int = MIN_ROWS_PER_THREAD) -> list:
 
 
 def estep_chunk(kind, X, w, shift, means_s, factors, logc):
-    """Statistics of one chunk about each component's centre.
+    """Statistics of one chunk about each component's centre, as rounded to
+    X's dtype (:func:`gmmkit._stats.estep_stats` moves float32 ones to the
+    exact centres).
 
     Returns ``(n, s1, s2, loglik, weight)``; rows with weight <= 0 are skipped.
     """
@@ -157,17 +160,6 @@ def estep_chunk(kind, X, w, shift, means_s, factors, logc):
     if kind == "full":
         lower = np.tril_indices(d, -1)
         s2[:, lower[0], lower[1]] = s2[:, lower[1], lower[0]]
-    if X.dtype != np.float64:
-        # The kernels took the moments about the centres rounded to the rows'
-        # dtype; move them to the exact centres (e is tiny: no cancellation).
-        e = means_s.astype(X.dtype).astype(np.float64) - means_s
-        if kind == "full":
-            cross = s1[:, :, None] * e[:, None, :]
-            s2 += cross + cross.transpose(0, 2, 1)
-            s2 += n_[:, None, None] * e[:, :, None] * e[:, None, :]
-        else:
-            s2 += 2.0 * e * s1 + n_[:, None] * e * e
-        s1 += n_[:, None] * e
     return n_, s1, s2, float(tot[0]), float(tot[1])
 
 

@@ -55,6 +55,24 @@ class Params:
         return np.asarray(w @ self.means)
 
 
+def moved_moments(
+    n: np.ndarray, s1: np.ndarray, s2: np.ndarray, c: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """First and second moments about ``c[k]`` from moments about 0, exactly.
+
+    ``s1 - n c`` and ``s2 - s1 c^T - c s1^T + n c c^T`` per component (``s2``
+    of shape (K, d, d)); for diagonal ``s2`` (K, d): ``s2 - 2 c s1 + n c^2``.
+    """
+    s1_c = s1 - n[:, None] * c
+    if s2.ndim == 3:
+        cross = s1[:, :, None] * c[:, None, :]
+        outer = c[:, :, None] * c[:, None, :]
+        s2_c = s2 - cross - cross.transpose(0, 2, 1) + n[:, None, None] * outer
+    else:
+        s2_c = s2 - 2.0 * c * s1 + n[:, None] * c * c
+    return s1_c, s2_c
+
+
 @dataclass
 class SuffStats:
     """Additive sufficient statistics of a set of weighted rows."""
@@ -112,17 +130,10 @@ class SuffStats:
         nk = self.n + _NK_EPS
         delta = self.s1 / nk[:, None]
         means = self.centres + delta
-        if self.s2.ndim == 3:
-            cross = np.einsum("ki,kj->kij", self.s1, delta)
-            scatter = (
-                self.s2
-                - cross
-                - cross.transpose(0, 2, 1)
-                + self.n[:, None, None] * np.einsum("ki,kj->kij", delta, delta)
-            )
+        scatter = moved_moments(self.n, self.s1, self.s2, delta)[1]
+        if scatter.ndim == 3:
             scatter = 0.5 * (scatter + scatter.transpose(0, 2, 1))
         else:
-            scatter = self.s2 - 2.0 * self.s1 * delta + self.n[:, None] * delta**2
             np.maximum(scatter, 0.0, out=scatter)
         return nk, means, scatter
 
@@ -235,8 +246,7 @@ def _accumulate_diag(
     s1g = (rw.T @ Xs).astype(np.float64, copy=False)
     s2g = (rw.T @ (Xs * Xs)).astype(np.float64, copy=False)
     c = centres_s
-    s2 = s2g - 2.0 * c * s1g + nk[:, None] * c * c
-    s1 = s1g - nk[:, None] * c
+    s1, s2 = moved_moments(nk, s1g, s2g, c)
     if far.size:
         exact = SuffStats.zeros(c[far], "diag")
         _accumulate(
@@ -279,16 +289,13 @@ def _accumulate_full(
         else:
             np.multiply(xa, sq[:, j, None], out=buf)
         grams[j] = buf.T @ buf  # a SYRK
-    n, s1, s2 = grams[:, 0, 0], grams[:, 0, 1:], grams[:, 1:, 1:]
-    # about c (all components but the far ones): s2 - s1 c^T - c s1^T + n c c^T
+    n = grams[:, 0, 0]
     c = centres_s.copy()
-    c[far] = 0.0
-    cross = s1[:, :, None] * c[:, None, :]
+    c[far] = 0.0  # far components' moments are about their centres already
+    s1, s2 = moved_moments(n, grams[:, 0, 1:], grams[:, 1:, 1:], c)
     stats.n += n
-    stats.s1 += s1 - n[:, None] * c
-    stats.s2 += s2 - cross - cross.transpose(0, 2, 1) + n[:, None, None] * (
-        c[:, :, None] * c[:, None, :]
-    )
+    stats.s1 += s1
+    stats.s2 += s2
 
 
 def _resp_inplace(log_prob: np.ndarray) -> np.ndarray:
@@ -443,6 +450,11 @@ def estep_stats(chunks: Chunks, model: CovarianceModel, params: Params) -> SuffS
             n, s1, s2, loglik, weight = _kernels.estep_chunk(
                 kind, X, w, shift, centres_s, factors, logc
             )
+            if X.dtype != np.float64:
+                # about the centres rounded to X's dtype: move them to the
+                # exact centres (a tiny move, so no cancellation)
+                rounded = centres_s.astype(X.dtype).astype(np.float64)
+                s1, s2 = moved_moments(n, s1, s2, centres_s - rounded)
             stats.n += n
             stats.s1 += s1
             stats.s2 += s2

@@ -442,7 +442,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             source = stream.with_chunk_size(chunk)
         random_state = check_random_state(self.random_state)
         prior = self._resolve_prior(model, source, n_features)
-        em_source = self._array_source(X, sw, chunk) if stream is None else source
+        if stream is None:
+            em_source = self._array_source(X, sw, chunk)
+        else:
+            em_source = self._em_stream(source)
 
         best: EMResult | None = None
         for init in range(1 if continuing else self.n_init):
@@ -635,7 +638,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
             source: Any = DaskSource(X)
         else:
-            source = self._as_stream(X)
+            source = as_stream(X)
+            if source is not None:  # a copy: this fit's chunk size stays with it
+                source = copy.copy(source)
         if source is not None and sample_weight is not None:
             raise InvalidParameterError(
                 "sample_weight is only supported for in-memory arrays; got "
@@ -813,16 +818,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         source = ArraySource(X, None, chunk)
         return X.shape[0], scorer(source, self._model(), self._params())
 
-    def _as_stream(self, X: Any) -> Any:
-        """:func:`as_stream` for EM: float32 chunks kept under ``dtype="auto"``.
+    def _em_stream(self, source: Any) -> Any:
+        """The source EM reads: float32 chunks kept under ``dtype="auto"``.
 
-        A source the caller passed is copied first, so the setting stays with
-        this fit.
+        A copy, so the float64 reads of the initialisation and of
+        ``fit_predict``'s labels (as ``predict`` reads) are left as they are.
+        Dask sources compute in float64.
         """
-        stream = as_stream(X)
-        if stream is not None:
-            stream = copy.copy(stream)
-            stream.keep_float32 = self.dtype == "auto"
+        if self.dtype != "auto" or not hasattr(source, "keep_float32"):
+            return source
+        stream = copy.copy(source)
+        stream.keep_float32 = True
         return stream
 
     def _array_source(

@@ -43,8 +43,8 @@ def auto_chunk_size(
     d = max(n_features, 1)
     if moments is not None and _kernels.applicable(moments, d) is not None:
         per_row = 8 * (d + n_components)
-        return int(min(65536, max(2048, _CHUNK_BYTES // per_row)))
-    per_row = 8 * n_components * d + 8 * 3 * d
+    else:
+        per_row = 8 * n_components * d + 8 * 3 * d
     return int(min(65536, max(2048, _CHUNK_BYTES // per_row)))
 
 

@@ -85,7 +85,6 @@ class VVV(StackedFactors):
         cov[:, np.arange(d), np.arange(d)] += reg_covar
         return cov
 
-
     def log_gaussian(self, X, means, prec_chol):
         maha = _maha_blocks(X, means, prec_chol)
         return gaussian_from_maha(maha, log_det_upper(prec_chol), X.shape[1])
