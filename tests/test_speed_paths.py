@@ -140,7 +140,7 @@ def test_compiled_exp_is_accurate_inside_fast_math_loops():
         x = lp.astype(dtype)
         expected = np.exp(x.astype(np.float64))
         work = x.copy()
-        top, total = np.empty(b, dtype), np.empty(b, dtype)
+        top, best, total = (np.empty(b, dtype) for _ in range(3))
         buffers = (
             np.empty(b),
             np.empty(b),
@@ -148,15 +148,42 @@ def test_compiled_exp_is_accurate_inside_fast_math_loops():
             np.empty(b, dtype=np.float32),
             np.empty(b, dtype=np.int32),
         )  # as _tile_buffers makes them
-        impl._exp_normalise(work, b, top, total, buffers)
+        impl._exp_normalise(work, b, top, best, total, buffers)
         assert work.dtype == dtype
         assert_array_equal(top, x.max(axis=0))
+        assert_array_equal(best, x.argmax(axis=0))
         ok = x > -near
         assert_allclose(work[ok], expected[ok], rtol=rtol_near)
         ok = x > -(limit - 8.5)
         assert_allclose(work[ok], expected[ok], rtol=rtol_far)
         assert np.all(work[x < -limit] == 0.0)
         assert_allclose(total, expected.sum(axis=0), rtol=max(rtol_near, 1e-15))
+
+
+@pytest.mark.skipif(not _kernels.available(), reason="numba is not installed")
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_compiled_log_is_accurate(dtype):
+    """The kernels' vectorised log (of the per-row sums of the soft-max, in
+    [1, K], but written for any positive float) against numpy's, in float64:
+    a few ulp, exact at powers of two and 1, either side of sqrt(2)."""
+    from gmmkit import _kernels_impl as impl
+
+    rng = np.random.RandomState(1)
+    tiny = np.finfo(dtype).tiny
+    x = np.concatenate(
+        [
+            rng.uniform(1.0, 1000.0, 3000),
+            np.exp(rng.uniform(np.log(tiny), -np.log(tiny), 3000)),
+            [1.0, 2.0, 0.5, 1024.0, tiny, np.finfo(dtype).max],
+            np.sqrt(2.0) * (1 + np.linspace(-1e-6, 1e-6, 21)),
+        ]
+    ).astype(dtype)
+    m = len(x)
+    out, fbuf, ibuf = np.empty(m), np.empty(m), np.empty(m, dtype=np.int64)
+    impl._log_row(x, m, out, fbuf, ibuf)
+    expected = np.log(x.astype(np.float64))
+    assert_allclose(out, expected, rtol=4e-16, atol=1e-300)
+    assert_array_equal(out[6000:6004], np.log([1.0, 2.0, 0.5, 1024.0]))
 
 
 @pytest.mark.parametrize("covariance_type,d", [("full", 5), ("diag", 5), ("full", 40)])

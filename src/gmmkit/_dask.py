@@ -199,7 +199,7 @@ def _block_scores(
     if what == "predict_proba":
         ((_, log_prob, log_norm),) = score_chunks(chunk, model, params)
         return np.exp(log_prob - log_norm[:, None])
-    ((_, log_norm, labels),) = score_rows(chunk, model, params)
+    ((_, log_norm, labels),) = score_rows(chunk, model, params, what == "predict")
     return np.asarray(labels, dtype=np.intp) if what == "predict" else log_norm
 
 

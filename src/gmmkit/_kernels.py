@@ -130,6 +130,21 @@ def _map_blocks(fn, n: int, min_rows: int = MIN_ROWS_PER_THREAD) -> list:
     return list(_POOL[0].map(lambda b: fn(*b), bounds))
 
 
+def _thread_zeros(*shapes: tuple[int, ...]) -> list[np.ndarray]:
+    """Zeroed float64 arrays of these shapes in one buffer, with 256 bytes
+    unused on either side, for one thread's sums: no cache line (nor its
+    prefetched neighbour) is shared with another thread's, which would
+    bounce between the cores on every update (false sharing).
+    """
+    sizes = [math.prod(shape) for shape in shapes]
+    buf = np.zeros(sum(sizes) + 64)
+    out, at = [], 32
+    for shape, size in zip(shapes, sizes):
+        out.append(buf[at : at + size].reshape(shape))
+        at += size
+    return out
+
+
 def estep_chunk(kind, X, w, shift, means_s, factors, logc):
     """Statistics of one chunk about each component's centre, as rounded to
     X's dtype (:func:`gmmkit._stats.estep_stats` moves float32 ones to the
@@ -143,10 +158,9 @@ def estep_chunk(kind, X, w, shift, means_s, factors, logc):
     w = np.ascontiguousarray(w, dtype=np.float64)
 
     def run(start: int, stop: int):
-        n_ = np.zeros(k)
-        s1 = np.zeros((k, d))
-        s2 = np.zeros((k, d, d) if kind == "full" else (k, d))
-        tot = np.zeros(2)
+        n_, s1, s2, tot = _thread_zeros(
+            (k,), (k, d), (k, d, d) if kind == "full" else (k, d), (2,)
+        )
         impl.estep(
             kind, X, w, shift, means_s, factors, logc, start, stop, n_, s1, s2, tot
         )
@@ -178,21 +192,22 @@ def log_prob_chunk(kind, X, shift, means_s, factors, logc):
     return out
 
 
-def score_chunk(kind, X, shift, means_s, factors, logc):
-    """``(log p(x), argmax_k)`` per row of one chunk, without (n, K) arrays."""
+def score_chunk(kind, X, shift, means_s, factors, logc, labels=True):
+    """``(log p(x), argmax_k)`` per row of one chunk, without (n, K) arrays;
+    the second is None when ``labels`` is False (not computed)."""
     impl = _impl()
     X = np.ascontiguousarray(X)
     log_norm = np.empty(X.shape[0])
-    labels = np.empty(X.shape[0], dtype=np.intp)
+    best = np.empty(X.shape[0] if labels else 0, dtype=np.intp)
 
     def run(start: int, stop: int) -> None:
         impl.score(
             kind, X, shift, means_s, factors, logc, start, stop,
-            log_norm[start:stop], labels[start:stop],
-        )
+            log_norm[start:stop], best[start:stop],
+        )  # fmt: skip
 
     _map_blocks(run, X.shape[0])
-    return log_norm, labels
+    return log_norm, best if labels else None
 
 
 def numpy_threads() -> int:

@@ -137,6 +137,58 @@ def _exp_row(x, m, ebuf):
         _exp_tile(x, m, ebuf[0], ebuf[1], ebuf[2])
 
 
+_LN2 = 0.6931471805599453
+_SQRT2 = 1.4142135623730951
+_MANT = 0x000FFFFFFFFFFFFF
+_ONE_BITS = 0x3FF0000000000000  # the bits of 1.0
+# (bits >> 52) | _EXP_BITS is the float 2^52 + (biased exponent): the
+# exponent moves to a float without an int64-to-float conversion (as in
+# _exp_tile, none vectorises on AVX2).
+_EXP_BITS = 0x4330000000000000
+_EXP_BIAS = 4503599627370496.0 + 1023.0
+
+
+@fast
+def _log_row(x, m, out, fbuf, ibuf):
+    """``out[:m] = log(x[:m])`` in float64, for finite x > 0 (``out``, ``fbuf``:
+    float64, ``ibuf``: int64, all of length >= m; other x give finite garbage).
+
+    ``x = 2^e u`` with ``u`` in [sqrt(1/2), sqrt(2)); ``log u = 2 atanh(s)``,
+    ``s = (u - 1) / (u + 1)``, ``|s| < 0.172``, by its series to ``s^23``
+    (truncation below 1e-17).  ``u - 1`` is exact, so the relative error is a
+    few ulp; tested against numpy.  The C library's ``log`` is a scalar call.
+    """
+    fbits = fbuf.view(np.int64)
+    ubuf = out.view(np.int64)
+    efl = ibuf.view(np.float64)
+    for b in range(m):
+        fbuf[b] = x[b]
+    for b in range(m):
+        bits = fbits[b]
+        ubuf[b] = (bits & _MANT) | _ONE_BITS
+        ibuf[b] = (bits >> 52) | _EXP_BITS
+    for b in range(m):
+        u = out[b]
+        e = efl[b] - _EXP_BIAS
+        big = u > _SQRT2  # selects as arithmetic (see _max_rows)
+        u -= big * (0.5 * u)
+        e += big
+        s = (u - 1.0) / (u + 1.0)
+        z = s * s
+        p = 1.0 / 23.0
+        p = p * z + 1.0 / 21.0
+        p = p * z + 1.0 / 19.0
+        p = p * z + 1.0 / 17.0
+        p = p * z + 1.0 / 15.0
+        p = p * z + 1.0 / 13.0
+        p = p * z + 1.0 / 11.0
+        p = p * z + 1.0 / 9.0
+        p = p * z + 1.0 / 7.0
+        p = p * z + 1.0 / 5.0
+        p = p * z + 1.0 / 3.0
+        out[b] = e * _LN2 + 2.0 * (s + s * (z * p))
+
+
 @fast
 def _load_tile(X, shift, s, nb, xt):
     """``xt[j, b] = X[s + b, j] - shift[j]`` (subtracted in float64, stored in
@@ -244,28 +296,44 @@ def _log_prob_tile(full, xt, nb, means_s, P, logc, dk, y, lp):
 
 
 @fast
-def _max_rows(lp, nb, top):
-    """``top[b] = max_k lp[k, b]``, or 0 where no entry of the row is finite."""
+def _max_rows(lp, nb, top, best):
+    """``top[b] = max_k lp[k, b]``, or 0 where no entry of the row is finite;
+    if ``best`` is not empty, ``best[b]`` = the first k where the maximum is
+    (as numpy's argmax; a float, in the tile's dtype).
+
+    Selects are written as ``np.maximum`` and arithmetic: numba compiles
+    ``a if c else b`` to branches, and the loop then stays scalar.
+    """
     K = lp.shape[0]
+    labels = best.shape[0] > 0
     for b in range(nb):
         top[b] = lp[0, b]
-    for k in range(1, K):
+    if labels:
         for b in range(nb):
-            v = lp[k, b]
-            top[b] = v if v > top[b] else top[b]
-    for b in range(nb):
-        if not top[b] > -math.inf:
-            top[b] = 0.0
+            best[b] = 0.0
+    for k in range(1, K):
+        row = lp[k]
+        if labels:
+            for b in range(nb):
+                v = row[b]
+                t = top[b]
+                best[b] += (v > t) * (k - best[b])
+                top[b] = np.maximum(v, t)
+        else:
+            for b in range(nb):
+                top[b] = np.maximum(row[b], top[b])
+    for b in range(nb):  # once per row: may stay scalar
+        top[b] = top[b] if top[b] > -math.inf else 0.0
 
 
 @fast
-def _exp_normalise(lp, nb, top, total, ebuf):
+def _exp_normalise(lp, nb, top, best, total, ebuf):
     """``lp[:, b] = exp(lp[:, b] - top[b])`` and ``total[b] = sum_k lp[k, b]``.
 
-    ``top[b]`` is the row's maximum (0 where no entry is finite).
+    ``top``, ``best``: as :func:`_max_rows` leaves them.
     """
     K = lp.shape[0]
-    _max_rows(lp, nb, top)
+    _max_rows(lp, nb, top, best)
     for k in range(K):
         row = lp[k]
         for b in range(nb):
@@ -284,25 +352,27 @@ def _softmax_tile(lp, nb, w, s, top, total, ebuf, tot):
 
     Adds ``sum_b w_b log p(x_b)`` to ``tot[0]`` and ``sum_b w_b`` to ``tot[1]``;
     rows with ``w_b <= 0`` get zero responsibilities and are not counted.
+    Written as selects, without branches, so that it vectorises.
     """
     K = lp.shape[0]
-    _exp_normalise(lp, nb, top, total, ebuf)
+    _exp_normalise(lp, nb, top, total[:0], total, ebuf)
+    log_t = ebuf[0]  # float64; the exponential is done with its buffers
+    _log_row(total, nb, log_t, ebuf[1], ebuf[2])
     ll = 0.0
     wsum = 0.0
-    for b in range(nb):
+    lost = 0
+    for b in range(nb):  # selects as arithmetic (see _max_rows)
         wi = w[s + b]
-        if wi > 0.0:
-            wsum += wi
-            t = total[b]
-            if t > 0.0:
-                ll += wi * (top[b] + math.log(t))
-                total[b] = wi / t
-            else:  # every component has zero density at this row
-                ll = -math.inf
-                total[b] = 0.0
-        else:
-            total[b] = 0.0
-    tot[0] += ll
+        t = total[b]
+        live = wi > 0.0
+        ok = live & (t > 0.0)
+        wsum += wi * live
+        ll += ok * (wi * (top[b] + log_t[b]))
+        # every component has zero density at a counted row: log p = -inf
+        lost += live & (t <= 0.0)
+        # t is 0 or >= 1 (the row's largest term is exp(0))
+        total[b] = ok * (wi / np.maximum(t, 1.0))
+    tot[0] += ll if lost == 0 else -math.inf
     tot[1] += wsum
     for k in range(K):
         for b in range(nb):
@@ -463,26 +533,26 @@ def _log_prob(full, X, shift, means_s, P, logc, start, stop, out, B):
 
 @fast
 def _score(full, X, shift, means_s, P, logc, start, stop, log_norm, labels, B):
-    """Per row of ``start:stop``: ``log p(x)`` and the most probable component."""
+    """Per row of ``start:stop``: ``log p(x)`` and, unless ``labels`` is
+    empty, the most probable component."""
     K = means_s.shape[0]
     xt, dk, lp, vec, ebuf, _ = _tile_buffers(X, K, B)
-    y, top, total = vec[0], vec[2], vec[3]
+    y, best, top, total = vec[0], vec[1], vec[2], vec[3]
+    if labels.shape[0] == 0:
+        best = best[:0]
+    log_t = ebuf[0]
     for s in range(start, stop, B):
         nb = min(B, stop - s)
         _load_tile(X, shift, s, nb, xt)
         _log_prob_tile(full, xt, nb, means_s, P, logc, dk, y, lp)
-        for b in range(nb):  # first maximum, as numpy's argmax
-            best = 0
-            v = lp[0, b]
-            for k in range(1, K):
-                if lp[k, b] > v:
-                    v = lp[k, b]
-                    best = k
-            labels[s - start + b] = best
-        _exp_normalise(lp, nb, top, total, ebuf)
+        _exp_normalise(lp, nb, top, best, total, ebuf)
+        if best.shape[0] > 0:
+            for b in range(nb):
+                labels[s - start + b] = int(best[b])
+        _log_row(total, nb, log_t, ebuf[1], ebuf[2])
         for b in range(nb):
             t = total[b]
-            log_norm[s - start + b] = top[b] + math.log(t) if t > 0.0 else -math.inf
+            log_norm[s - start + b] = top[b] + log_t[b] if t > 0.0 else -math.inf
 
 
 def _as_3d(kind, a):
@@ -519,5 +589,6 @@ def log_prob(kind, X, shift, means_s, factors, logc, start, stop, out):
 
 
 def score(kind, X, shift, means_s, factors, logc, start, stop, log_norm, labels):
-    """``log_norm[i - start] = log p(x_i)``, ``labels[i - start]`` = argmax_k."""
+    """``log_norm[i - start] = log p(x_i)``, ``labels[i - start]`` = argmax_k
+    (not computed if ``labels`` is empty)."""
     _run(_score, kind, X, shift, means_s, factors, logc, start, stop, log_norm, labels)

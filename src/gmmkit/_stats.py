@@ -570,9 +570,10 @@ def score_chunks(
 
 
 def score_rows(
-    chunks: Chunks, model: CovarianceModel, params: Params
-) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-    """Yield ``(start, log p(x), most probable component)`` per chunk.
+    chunks: Chunks, model: CovarianceModel, params: Params, labels: bool = True
+) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
+    """Yield ``(start, log p(x), most probable component)`` per chunk; the
+    last is None, and not computed, when ``labels`` is False.
 
     Cheaper than :func:`score_chunks` when the (n, K) log-densities are not
     needed (the fit's final pass, ``predict``, ``score_samples``).
@@ -582,15 +583,15 @@ def score_rows(
     if compiled is not None:
         kind, factors, logc = compiled
         for start, X, _ in chunks:
-            log_norm, labels = _kernels.score_chunk(
-                kind, X, shift, params.means - shift, factors, logc
+            log_norm, best = _kernels.score_chunk(
+                kind, X, shift, params.means - shift, factors, logc, labels
             )
-            yield start, log_norm, labels
+            yield start, log_norm, best
         return
     gemm = _GemmLogProb(model, params, shift)
     for start, X, w in chunks:
         log_norm = np.empty(X.shape[0])
-        labels = np.empty(X.shape[0], dtype=np.intp)
+        best = np.empty(X.shape[0], dtype=np.intp) if labels else None
 
         def rows(
             slot: int,
@@ -598,15 +599,16 @@ def score_rows(
             part: np.ndarray,
             _: np.ndarray,
             log_norm: np.ndarray = log_norm,
-            labels: np.ndarray = labels,
+            best: np.ndarray | None = best,
         ) -> None:
             lp = gemm(part, slot)[1]
             hi = lo + part.shape[0]
-            labels[lo:hi] = lp.argmax(axis=1)
+            if best is not None:
+                best[lo:hi] = lp.argmax(axis=1)
             log_norm[lo:hi] = _logsumexp_rows(lp)
 
         _per_thread([(0, X, w)], rows)
-        yield start, log_norm, labels
+        yield start, log_norm, best
 
 
 def _logsumexp_rows(log_prob: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ import logging
 import math
 import warnings
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -709,7 +710,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         total = 0.0
         labels = np.empty(source.n_samples, dtype=np.intp) if want_labels else None
         weights = source.sample_weight
-        for start, log_norm, best in score_rows(source, model, params):
+        for start, log_norm, best in score_rows(source, model, params, want_labels):
             stop = start + log_norm.shape[0]
             if weights is None:
                 total += float(log_norm.sum())
@@ -717,7 +718,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 w = weights[start:stop]
                 keep = w > 0
                 total += float(w[keep] @ log_norm[keep])
-            if labels is not None:
+            if labels is not None and best is not None:
                 labels[start:stop] = best
         check_loglik(total)
         return total, labels
@@ -857,7 +858,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         if _is_dask(X):  # a lazy dask array, computed blockwise
             return self._lazy_scores(X, "score_samples")
-        n, chunks = self._scores(X, score_rows)
+        n, chunks = self._scores(X, partial(score_rows, labels=False))
         out = np.empty(n)
         for start, log_norm, _ in chunks:
             out[start : start + log_norm.shape[0]] = log_norm
