@@ -408,7 +408,8 @@ def _tile_buffers(X, K, B):
 def _estep(full, X, shift, means_s, P, logc, start, stop, w, n_, s1, s2, tot, B):
     K = means_s.shape[0]
     xt, dk, lp, vec, ebuf, zero = _tile_buffers(X, K, B)
-    y, rd, top, total = vec[0], vec[1], vec[2], vec[3]
+    y, top, total = vec[0], vec[2], vec[3]
+    rd = vec[:2]  # the moments' scratch (y is free once the densities are done)
     for s in range(start, stop, B):
         nb = min(B, stop - s)
         _load_tile(X, shift, s, nb, xt)
@@ -434,43 +435,80 @@ def _moments_full(xt, r, nb, k, means_s, dk, rd, s1, s2, zero):
     ``sum_b r_b (x_b - mu_k)(x_b - mu_k)^T`` to ``s2[k]``.
 
     Sums over one tile are in the rows' dtype (``zero``), across tiles in
-    ``s1``/``s2`` (float64).  Four entries of a row of ``s2`` per pass over
-    the tile, sharing the loads of ``rd``.
+    ``s1``/``s2`` (float64).  Two rows of ``s2`` at a time, four entries of
+    each per pass over the tile (eight sums from six loads; ``rd`` is (2, B)
+    scratch): 15-40% faster than one row at a time at d = 64 (ad-hoc).
     """
     d = xt.shape[0]
     _diff_tile(xt, nb, k, means_s, dk)
-    for j in range(d):
-        acc = zero
+    r0, r1 = rd[0], rd[1]
+    for j in range(0, d, 2):
+        two = j + 1 < d
         dj = dk[j]
+        dn = dk[j + 1] if two else dj  # (a dummy second row when d is odd)
+        a0 = zero
+        a1 = zero
         for b in range(nb):
-            v = r[b] * dj[b]
-            rd[b] = v
-            acc += v
-        s1[k, j] += acc
+            u = r[b] * dj[b]
+            v = r[b] * dn[b]
+            r0[b] = u
+            r1[b] = v
+            a0 += u
+            a1 += v
+        s1[k, j] += a0
         m = j
-        while m + 4 <= d:
-            a0 = zero
-            a1 = zero
-            a2 = zero
-            a3 = zero
-            d0, d1, d2, d3 = dk[m], dk[m + 1], dk[m + 2], dk[m + 3]
+        if two:
+            s1[k, j + 1] += a1
+            acc = zero
             for b in range(nb):
-                v = rd[b]
-                a0 += v * d0[b]
-                a1 += v * d1[b]
-                a2 += v * d2[b]
-                a3 += v * d3[b]
-            s2[k, j, m] += a0
-            s2[k, j, m + 1] += a1
-            s2[k, j, m + 2] += a2
-            s2[k, j, m + 3] += a3
+                acc += r0[b] * dj[b]
+            s2[k, j, j] += acc
+            m = j + 1
+        while m + 4 <= d:
+            e0 = zero
+            e1 = zero
+            e2 = zero
+            e3 = zero
+            f0 = zero
+            f1 = zero
+            f2 = zero
+            f3 = zero
+            q0, q1, q2, q3 = dk[m], dk[m + 1], dk[m + 2], dk[m + 3]
+            for b in range(nb):
+                u = r0[b]
+                v = r1[b]
+                x0 = q0[b]
+                x1 = q1[b]
+                x2 = q2[b]
+                x3 = q3[b]
+                e0 += u * x0
+                e1 += u * x1
+                e2 += u * x2
+                e3 += u * x3
+                f0 += v * x0
+                f1 += v * x1
+                f2 += v * x2
+                f3 += v * x3
+            s2[k, j, m] += e0
+            s2[k, j, m + 1] += e1
+            s2[k, j, m + 2] += e2
+            s2[k, j, m + 3] += e3
+            if two:
+                s2[k, j + 1, m] += f0
+                s2[k, j + 1, m + 1] += f1
+                s2[k, j + 1, m + 2] += f2
+                s2[k, j + 1, m + 3] += f3
             m += 4
         while m < d:
-            acc = zero
-            dm = dk[m]
+            e0 = zero
+            f0 = zero
+            q0 = dk[m]
             for b in range(nb):
-                acc += rd[b] * dm[b]
-            s2[k, j, m] += acc
+                e0 += r0[b] * q0[b]
+                f0 += r1[b] * q0[b]
+            s2[k, j, m] += e0
+            if two:
+                s2[k, j + 1, m] += f0
             m += 1
 
 
