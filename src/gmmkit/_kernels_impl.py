@@ -212,35 +212,58 @@ def _diff_tile(xt, nb, k, means_s, dk):
 def _maha_full(xt, nb, k, means_s, P, dk, y, out):
     """``out[:nb] = |(x_b - mu_k) P_k|^2``; leaves ``dk = x - mu_k``.
 
-    Column ``j`` of the product is a sum over ``m <= j``, taken four terms
-    per pass over ``y`` (each pass reads and writes ``y``; fewer passes, fewer
-    memory operations per multiply-add).
+    Columns ``j`` and ``j + 1`` of the product at once (sums over
+    ``m <= j`` share the loads of ``dk``), four terms per pass over the
+    partial sums ``y`` (2, B): fewer loads and stores per multiply-add.
+    20-40% faster than one column at a time at d = 64 (ad-hoc).
     """
     d = xt.shape[0]
     _diff_tile(xt, nb, k, means_s, dk)
+    y0, y1 = y[0], y[1]
     for b in range(nb):
         out[b] = 0.0
-    for j in range(d):
+    for j in range(0, d, 2):
+        two = j + 1 < d
+        n = j + 1 if two else j  # the second column (a dummy when d is odd)
         for b in range(nb):
-            y[b] = 0.0
+            y0[b] = 0.0
+            y1[b] = 0.0
         m = 0
         while m + 4 <= j + 1:
             p0 = P[k, m, j]
             p1 = P[k, m + 1, j]
             p2 = P[k, m + 2, j]
             p3 = P[k, m + 3, j]
+            q0 = P[k, m, n]
+            q1 = P[k, m + 1, n]
+            q2 = P[k, m + 2, n]
+            q3 = P[k, m + 3, n]
             d0, d1, d2, d3 = dk[m], dk[m + 1], dk[m + 2], dk[m + 3]
             for b in range(nb):
-                y[b] += (d0[b] * p0 + d1[b] * p1) + (d2[b] * p2 + d3[b] * p3)
+                x0 = d0[b]
+                x1 = d1[b]
+                x2 = d2[b]
+                x3 = d3[b]
+                y0[b] += (x0 * p0 + x1 * p1) + (x2 * p2 + x3 * p3)
+                y1[b] += (x0 * q0 + x1 * q1) + (x2 * q2 + x3 * q3)
             m += 4
         while m <= j:
             p = P[k, m, j]
+            q = P[k, m, n]
             dm = dk[m]
             for b in range(nb):
-                y[b] += dm[b] * p
+                y0[b] += dm[b] * p
+                y1[b] += dm[b] * q
             m += 1
-        for b in range(nb):
-            out[b] += y[b] * y[b]
+        if two:  # column j + 1 has one more term, m = j + 1
+            q = P[k, n, n]
+            dn = dk[n]
+            for b in range(nb):
+                z = y1[b] + dn[b] * q
+                out[b] += y0[b] * y0[b] + z * z
+        else:
+            for b in range(nb):
+                out[b] += y0[b] * y0[b]
 
 
 @fast
@@ -281,7 +304,7 @@ def _log_prob_tile(full, xt, nb, means_s, P, logc, dk, y, lp):
     """``lp[k, :nb] = log pi_k + log N(x_b | mu_k, Sigma_k)`` for all k.
 
     ``P`` is (K, d, d) upper precision factors, or (K, 1, d) diagonal
-    precisions.
+    precisions; ``dk`` (d, B) and ``y`` (2, B) are scratch.
     """
     K = means_s.shape[0]
     for k in range(K):
@@ -408,8 +431,9 @@ def _tile_buffers(X, K, B):
 def _estep(full, X, shift, means_s, P, logc, start, stop, w, n_, s1, s2, tot, B):
     K = means_s.shape[0]
     xt, dk, lp, vec, ebuf, zero = _tile_buffers(X, K, B)
-    y, top, total = vec[0], vec[2], vec[3]
-    rd = vec[:2]  # the moments' scratch (y is free once the densities are done)
+    top, total = vec[2], vec[3]
+    y = vec[:2]  # the densities' scratch, then the moments'
+
     for s in range(start, stop, B):
         nb = min(B, stop - s)
         _load_tile(X, shift, s, nb, xt)
@@ -424,7 +448,7 @@ def _estep(full, X, shift, means_s, P, logc, start, stop, w, n_, s1, s2, tot, B)
                 continue
             n_[k] += acc
             if full:
-                _moments_full(xt, r, nb, k, means_s, dk, rd, s1, s2, zero)
+                _moments_full(xt, r, nb, k, means_s, dk, y, s1, s2, zero)
             else:
                 _moments_diag(xt, r, nb, k, means_s, s1, s2, zero)
 
@@ -559,7 +583,7 @@ def _moments_diag(xt, r, nb, k, means_s, s1, s2, zero):
 def _log_prob(full, X, shift, means_s, P, logc, start, stop, out, B):
     K = means_s.shape[0]
     xt, dk, lp, vec, _, _ = _tile_buffers(X, K, B)
-    y = vec[0]
+    y = vec[:2]
     for s in range(start, stop, B):
         nb = min(B, stop - s)
         _load_tile(X, shift, s, nb, xt)
@@ -575,7 +599,7 @@ def _score(full, X, shift, means_s, P, logc, start, stop, log_norm, labels, B):
     empty, the most probable component."""
     K = means_s.shape[0]
     xt, dk, lp, vec, ebuf, _ = _tile_buffers(X, K, B)
-    y, best, top, total = vec[0], vec[1], vec[2], vec[3]
+    y, best, top, total = vec[:2], vec[1], vec[2], vec[3]  # y: densities
     if labels.shape[0] == 0:
         best = best[:0]
     log_t = ebuf[0]
