@@ -433,7 +433,6 @@ def _estep(full, X, shift, means_s, P, logc, start, stop, w, n_, s1, s2, tot, B)
     xt, dk, lp, vec, ebuf, zero = _tile_buffers(X, K, B)
     top, total = vec[2], vec[3]
     y = vec[:2]  # the densities' scratch, then the moments'
-
     for s in range(start, stop, B):
         nb = min(B, stop - s)
         _load_tile(X, shift, s, nb, xt)
