@@ -128,7 +128,7 @@ def test_compiled_exp_is_accurate_inside_fast_math_loops():
     from gmmkit import _kernels_impl as impl
 
     rng = np.random.RandomState(0)
-    k, b = 7, impl.TILE
+    k, b = 7, impl.tile_rows(np.float32)
     lp = np.concatenate([-rng.exponential(3.0, 5 * b), -rng.uniform(0, 800, 2 * b)])
     lp = lp.reshape(k, b)
     lp[0] = 0.0  # every row's maximum is 0, so exp(lp - max) = exp(lp)
