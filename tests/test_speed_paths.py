@@ -116,6 +116,14 @@ def test_score_rows_match_oracle(path, covariance_type, d):
         got_labels.append(labels)
     assert_allclose(np.concatenate(got_norm), logsumexp(logp, axis=1), rtol=1e-11)
     assert_array_equal(np.concatenate(got_labels), logp.argmax(axis=1))
+    # without labels (the fit's final pass, score_samples): none computed,
+    # the same log-densities
+    source = ArraySource(X, None, 300)
+    rows = list(score_rows(source, model, params, labels=False))
+    assert all(best is None for _, _, best in rows)
+    assert_array_equal(
+        np.concatenate([log_norm for _, log_norm, _ in rows]), np.concatenate(got_norm)
+    )
 
 
 @pytest.mark.skipif(not _kernels.available(), reason="numba is not installed")

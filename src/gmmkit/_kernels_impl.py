@@ -8,8 +8,9 @@ loop runs over the rows of the tile with unit stride: the Mahalanobis
 distances, the log-sum-exp, the responsibilities and the moment sums then
 compile to SIMD instructions.  The exponential is computed by :func:`_exp_tile`
 (range reduction and a degree-12 polynomial, within a few ulp; float32 rows:
-:func:`_exp_tile32`, in float32), because the C library's ``exp`` is a scalar
-call that no compiler vectorises.
+:func:`_exp_tile32`, in float32), and the log of each row's sum by
+:func:`_log_row`, because the C library's ``exp`` and ``log`` are scalar
+calls that no compiler vectorises.
 
 Reductions over the rows of a tile are compiled with re-association allowed,
 so they are summed in SIMD lanes; the result is deterministic for a given

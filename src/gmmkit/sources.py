@@ -27,7 +27,8 @@ _CHUNK_BYTES = 16 * 2**20
 def auto_chunk_size(
     n_components: int, n_features: int, moments: str | None = None
 ) -> int:
-    """Rows per chunk so that a chunk's work arrays stay near 16 MiB.
+    """Rows per chunk so that a chunk's work arrays stay near 16 MiB (64 MiB
+    where the compiled kernels serve the model).
 
     On the numpy/BLAS path those are (rows, K, d) arrays, with at least 2048
     rows so that each core's share of a chunk still makes efficient matrix
