@@ -343,3 +343,39 @@ def test_squarem_bad_values_are_refused():
         GaussianMixture(2, prior="default", accelerate="squarem").fit(X)
     with pytest.raises(InvalidParameterError, match="dtype"):
         GaussianMixture(2, dtype="float16").fit(X)
+
+
+@pytest.mark.parametrize("how", ["fit", "fit_predict", "partial_fit"])
+@pytest.mark.parametrize("numba", [True, False])
+def test_blas_is_single_threaded_while_fitting(monkeypatch, how, numba):
+    """While gmmkit runs its own E-step threads, every BLAS call of the fit
+    (the M-steps in between included) is limited to one thread, so that no
+    BLAS thread spins on the cores the E-step needs; the limit is lifted
+    afterwards."""
+    from threadpoolctl import threadpool_info
+
+    from gmmkit import _engine
+
+    monkeypatch.setattr(_kernels, "_HAVE_NUMBA", numba and _kernels._HAVE_NUMBA)
+    monkeypatch.setattr(_kernels, "numpy_threads", lambda: 2)
+
+    def blas_threads() -> set[int]:
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    before = blas_threads()
+    seen: list[set[int]] = []
+    m_step = _engine.m_step
+
+    def spy(*args, **kwargs):
+        seen.append(blas_threads())
+        return m_step(*args, **kwargs)
+
+    monkeypatch.setattr(_engine, "m_step", spy)
+    import gmmkit._online as online
+
+    monkeypatch.setattr(online, "m_step", spy)
+    X = np.random.default_rng(0).normal(size=(3000, 3))
+    gm = GaussianMixture(2, random_state=0)
+    getattr(gm, how)(X)
+    assert seen and all(s == {1} for s in seen)
+    assert blas_threads() == before

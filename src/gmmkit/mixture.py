@@ -16,6 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
+from . import _kernels
 from ._engine import EMResult, check_loglik, run_em
 from ._errors import DataError, InvalidParameterError
 from ._init import INIT_METHODS, initial_resp, params_from_resp, sampled_start
@@ -386,7 +387,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         self : GaussianMixture
         """
-        self._fit(X, sample_weight, want_labels=False)
+        with _kernels.fit_blas_limits():
+            self._fit(X, sample_weight, want_labels=False)
         return self
 
     def fit_predict(
@@ -398,7 +400,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
-        labels = self._fit(X, sample_weight, want_labels=True)
+        with _kernels.fit_blas_limits():
+            labels = self._fit(X, sample_weight, want_labels=True)
         assert labels is not None
         return labels
 
@@ -568,6 +571,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         self : GaussianMixture
         """
+        with _kernels.fit_blas_limits():
+            return self._partial_fit(X, sample_weight)
+
+    def _partial_fit(self, X: Any, sample_weight: Any) -> GaussianMixture:
         from ._online import first_update, update
 
         if self.prior is not None:
