@@ -414,6 +414,30 @@ def test_precisions_init_violating_the_model_is_refused(model, covariances, prob
         gm.fit(DATA["far"])
 
 
+def test_numerically_singular_covariances_are_refused_whatever_the_rounding():
+    """A covariance whose last feature's variance given the others is 2^-51
+    of its own (4.4e-16, below 3 units of rounding) factorises exactly in
+    floating point (powers of two), yet is singular to working precision:
+    FitError, not a fit decided by rounding.  Badly scaled but
+    well-determined features are kept."""
+    from gmmkit.covariance._base import factor_full, numerically_singular
+
+    L = np.array([[1.0, 0.0, 0.0], [0.5, 2.0, 0.0], [2.0**-10, -(2.0**-10), 2.0**-35]])
+    near = L @ L.T
+    assert np.array_equal(np.linalg.cholesky(near), L)  # Cholesky succeeds
+    assert numerically_singular(L, near)
+    assert not numerically_singular(L * [1.0, 1.0, 2.0**8], near)
+    scaled = np.diag([1e-8, 1.0, 1e8]) + 1e-9 * np.ones((3, 3))
+    stack = np.stack([scaled, near])
+    assert_allclose(
+        factor_full(stack[:1], 0.0)[0] @ factor_full(stack[:1], 0.0)[0].T,
+        np.linalg.inv(scaled),
+        rtol=1e-9,
+    )
+    with pytest.raises(FitError, match="component 1 is not positive definite"):
+        factor_full(stack, 0.0)
+
+
 @pytest.mark.parametrize("model", MCLUST_MODELS)
 def test_collinear_data_give_a_fit_error_or_a_valid_fit(model):
     # Column 2 = 2 * column 0 + 1: every full covariance is singular, while
@@ -431,3 +455,27 @@ def test_collinear_data_give_a_fit_error_or_a_valid_fit(model):
     else:
         with pytest.raises(FitError, match="not positive definite.*reg_covar"):
             gm.fit(X)
+
+
+@pytest.mark.parametrize("name", ["diag", "spherical"])
+def test_axis_aligned_bookkeeping_matches_the_dense_route(name):
+    """"diag" / "spherical" get covariances from their factors and the volume-shape-
+    orientation decomposition without (K, d, d) matrices: the same values as
+    the generic route through dense covariances."""
+    from gmmkit.covariance._decomposed import decompose
+
+    model = get_model(name)
+    rng = np.random.default_rng(3)
+    k, d = 4, 6
+    cov = rng.uniform(0.1, 5.0, size=model.native_shape(k, d))
+    chol = model.precisions_cholesky(cov, 0.0)
+    factors = model.covariance_factors(chol, k, d)
+    generic = model.from_dense(np.matmul(factors.transpose(0, 2, 1), factors))
+    assert_allclose(model.covariances_from_cholesky(chol, k, d), cov, rtol=1e-13)
+    assert_allclose(generic, cov, rtol=1e-13)
+    got = model.decomposition(cov, k, d)
+    want = decompose(model.dense(cov, k, d), "V")  # eigen route, no shortcut
+    order = np.argsort(-np.diagonal(model.dense(cov, k, d), axis1=1, axis2=2))
+    assert_allclose(got[0], want[0], rtol=1e-12)
+    assert_allclose(np.take_along_axis(got[1], order, axis=1), want[1], rtol=1e-10)
+    assert_allclose(got[2], np.broadcast_to(np.eye(d), (k, d, d)))

@@ -43,9 +43,18 @@ fast = njit(
 TILE_BYTES = 2112
 
 
-def tile_rows(dtype) -> int:
-    """Rows per tile for rows of this dtype."""
-    return TILE_BYTES // np.dtype(dtype).itemsize
+#: Largest tile, bytes (a thread holds one, two with full moments): fewer
+#: rows than ``TILE_BYTES`` gives beyond ~2000 float64 features, so that
+#: very wide rows (diagonal models have no feature limit) do not take
+#: hundreds of MB per thread.
+MAX_TILE_BYTES = 4 << 20
+
+
+def tile_rows(dtype, n_features: int = 1) -> int:
+    """Rows per tile for rows of this dtype and width."""
+    size = np.dtype(dtype).itemsize
+    cap = MAX_TILE_BYTES // (size * max(n_features, 1))
+    return max(8, min(TILE_BYTES // size, cap))
 
 _LOG2E = 1.4426950408889634
 # ln 2 split so that n * _LN2_HI is exact for |n| < 2^20 (fdlibm's constants).
@@ -412,9 +421,10 @@ def _softmax_tile(lp, nb, w, s, top, total, ebuf, tot):
 
 
 @fast
-def _tile_buffers(X, K, B):
-    """Work arrays of one tile, in X's dtype: rows (d, B), differences (d, B),
-    densities (K, B) and four row vectors (4, B); the exponential's buffers
+def _tile_buffers(full, X, K, B):
+    """Work arrays of one tile, in X's dtype: rows (d, B), differences (d, B;
+    (0, B) unless ``full``), densities (K, B) and four row vectors (4, B);
+    the exponential's buffers
     (float64, float64, int64 for :func:`_exp_tile`; float32, int32 for
     :func:`_exp_tile32`); and a zero of X's dtype (to start sums)."""
     d = X.shape[1]
@@ -422,7 +432,7 @@ def _tile_buffers(X, K, B):
     zero = np.zeros(1, dt)
     return (
         np.empty((d, B), dt),
-        np.empty((d, B), dt),
+        np.empty((d if full else 0, B), dt),
         np.empty((K, B), dt),
         np.empty((4, B), dt),
         (
@@ -439,7 +449,7 @@ def _tile_buffers(X, K, B):
 @fast
 def _estep(full, X, shift, means_s, P, logc, start, stop, w, n_, s1, s2, tot, B):
     K = means_s.shape[0]
-    xt, dk, lp, vec, ebuf, zero = _tile_buffers(X, K, B)
+    xt, dk, lp, vec, ebuf, zero = _tile_buffers(full, X, K, B)
     top, total = vec[2], vec[3]
     y = vec[:2]  # the densities' scratch, then the moments'
     for s in range(start, stop, B):
@@ -590,7 +600,7 @@ def _moments_diag(xt, r, nb, k, means_s, s1, s2, zero):
 @fast
 def _log_prob(full, X, shift, means_s, P, logc, start, stop, out, B):
     K = means_s.shape[0]
-    xt, dk, lp, vec, _, _ = _tile_buffers(X, K, B)
+    xt, dk, lp, vec, _, _ = _tile_buffers(full, X, K, B)
     y = vec[:2]
     for s in range(start, stop, B):
         nb = min(B, stop - s)
@@ -606,7 +616,7 @@ def _score(full, X, shift, means_s, P, logc, start, stop, log_norm, labels, B):
     """Per row of ``start:stop``: ``log p(x)`` and, unless ``labels`` is
     empty, the most probable component."""
     K = means_s.shape[0]
-    xt, dk, lp, vec, ebuf, _ = _tile_buffers(X, K, B)
+    xt, dk, lp, vec, ebuf, _ = _tile_buffers(full, X, K, B)
     y, best, top, total = vec[:2], vec[1], vec[2], vec[3]  # y: densities
     if labels.shape[0] == 0:
         best = best[:0]
@@ -638,7 +648,7 @@ def _run(fn, kind, X, shift, means_s, factors, logc, start, stop, *outputs):
     means_s, factors, logc = (np.asarray(a, dt) for a in (means_s, factors, logc))
     fn(
         kind == "full", X, shift, means_s, _as_3d(kind, factors), logc, start, stop,
-        *outputs, tile_rows(dt),
+        *outputs, tile_rows(dt, X.shape[1]),
     )  # fmt: skip
 
 

@@ -219,13 +219,14 @@ def _far_components(
     full moments; for diagonal ones ``max_j delta_j^2 precision_jj``.
     """
     k, d = centres_s.shape
-    prec = model.precisions_from_cholesky(params.precisions_cholesky)
-    dense = np.asarray(model.dense(prec, k, d), dtype=np.float64)
     d2 = centres_s * centres_s
     if model.moments == "full":
+        prec = model.precisions_from_cholesky(params.precisions_cholesky)
+        dense = np.asarray(model.dense(prec, k, d), dtype=np.float64)
         worst = d2.sum(axis=1) * np.abs(dense).sum(axis=2).max(axis=1)
-    else:
-        worst = (d2 * np.diagonal(dense, axis1=1, axis2=2)).max(axis=1, initial=0.0)
+    else:  # the precisions' diagonals, (K, d), from any native shape
+        diag = _kernels.dense_factors("diag", params.precisions_cholesky, k, d)
+        worst = (d2 * diag).max(axis=1, initial=0.0)
     return {dt: np.nonzero(~(worst < lim))[0] for dt, lim in _RECENTRE_LIMIT.items()}
 
 

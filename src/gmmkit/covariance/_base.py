@@ -49,13 +49,6 @@ def singular_error(
     )
 
 
-def _upper_inverse_transpose(cov: np.ndarray) -> np.ndarray:
-    """Return P upper triangular with P @ P.T == inv(cov); raises LinAlgError."""
-    chol = linalg.cholesky(cov, lower=True, check_finite=False)
-    eye = np.eye(cov.shape[0], dtype=cov.dtype)
-    return linalg.solve_triangular(chol, eye, lower=True, check_finite=False).T
-
-
 def _flip(a: np.ndarray) -> np.ndarray:
     return a[..., ::-1, ::-1]
 
@@ -146,8 +139,7 @@ class CovarianceModel(ABC):
     ) -> np.ndarray:
         """Covariances (native shape) from precision Cholesky factors."""
         factors = self.covariance_factors(prec_chol, n_components, n_features)
-        dense = np.einsum("kji,kjl->kil", factors, factors)
-        return self.from_dense(dense)
+        return self.from_dense(np.matmul(factors.transpose(0, 2, 1), factors))
 
     # -- densities -----------------------------------------------------------------
     @abstractmethod
@@ -244,17 +236,41 @@ def gaussian_from_maha(
     return -0.5 * (n_features * _LOG_2PI + maha) + log_det
 
 
+def numerically_singular(chol: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Which covariances (..., d, d) are singular to working precision, from
+    their lower Cholesky factors: those where some feature's variance given
+    the features before it (the pivot ``L_jj^2``) is within ``d`` units of
+    rounding of its own variance ``Sigma_jj``.
+
+    Past that point whether the factorisation succeeds at all, and the
+    log-determinant, are decided by rounding (an exactly collinear column
+    gives a pivot of either sign at ~1e-16 relative), so the same data
+    could fit or fail with the order of a sum.
+    """
+    d = cov.shape[-1]
+    pivots = np.diagonal(chol, axis1=-2, axis2=-1) ** 2
+    own = np.diagonal(cov, axis1=-2, axis2=-1)
+    return np.any(pivots <= d * np.finfo(cov.dtype).eps * own, axis=-1)
+
+
 def factor_full(covariances: np.ndarray, reg_covar: float) -> np.ndarray:
-    """Upper precision factors of a stack (K, d, d); FitError names the bad ones."""
+    """Upper precision factors of a stack (K, d, d); FitError names the bad
+    ones (not positive definite, or singular to working precision: see
+    :func:`numerically_singular`)."""
     # Fast path: numpy's stacked Cholesky and triangular inverse (one call for
     # all components, ~1000x faster than a scipy call per small matrix);
     # the loop below runs only to name the components that fail.
     with np.errstate(all="ignore"):
         try:
-            fast = np.linalg.inv(np.linalg.cholesky(covariances))
+            chol = np.linalg.cholesky(covariances)
+            fast = np.linalg.inv(chol)
         except np.linalg.LinAlgError:
             fast = None
-    if fast is not None and np.all(np.isfinite(fast)):
+    if (
+        fast is not None
+        and np.all(np.isfinite(fast))
+        and not numerically_singular(chol, covariances).any()
+    ):
         return np.ascontiguousarray(fast.transpose(0, 2, 1))
     out = np.empty_like(covariances)
     bad = []
@@ -263,9 +279,15 @@ def factor_full(covariances: np.ndarray, reg_covar: float) -> np.ndarray:
             bad.append(k)
             continue
         try:
-            out[k] = _upper_inverse_transpose(covariances[k])
+            chol_k = linalg.cholesky(covariances[k], lower=True, check_finite=False)
         except (linalg.LinAlgError, ValueError):
             bad.append(k)
+            continue
+        if numerically_singular(chol_k, covariances[k]):
+            bad.append(k)
+            continue
+        eye = np.eye(chol_k.shape[0], dtype=chol_k.dtype)
+        out[k] = linalg.solve_triangular(chol_k, eye, lower=True, check_finite=False).T
     if bad:
         raise singular_error(bad, reg_covar)
     return out

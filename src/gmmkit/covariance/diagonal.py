@@ -26,6 +26,7 @@ from ._decomposed import (
     DecomposedModel,
     active_components,
     compose,
+    decompose_axes,
     geometric_mean,
     normalise_shape,
     relative_change,
@@ -84,6 +85,12 @@ class VVI(CovarianceModel):
 
     def covariance_factors(self, prec_chol, n_components, n_features):
         return np.stack([np.diag(1.0 / p) for p in prec_chol])
+
+    def covariances_from_cholesky(self, prec_chol, n_components, n_features):
+        return 1.0 / prec_chol**2
+
+    def decomposition(self, covariances, n_components, n_features):
+        return decompose_axes(np.asarray(covariances, dtype=np.float64))
 
     def log_gaussian(self, X, means, prec_chol):
         maha = diagonal_maha(X, means, prec_chol**2)

@@ -10,7 +10,7 @@ import numpy as np
 
 from .._errors import InvalidParameterError
 from ._base import CovarianceModel, gaussian_from_maha
-from ._decomposed import DecomposedModel
+from ._decomposed import DecomposedModel, decompose_axes
 from .diagonal import diagonal_maha, positive_factors
 
 
@@ -45,6 +45,10 @@ class VII(CovarianceModel):
 
     def covariances_from_cholesky(self, prec_chol, n_components, n_features):
         return 1.0 / prec_chol**2
+
+    def decomposition(self, covariances, n_components, n_features):
+        variances = np.repeat(np.asarray(covariances, float)[:, None], n_features, 1)
+        return decompose_axes(variances)
 
     def log_gaussian(self, X, means, prec_chol):
         d = X.shape[1]
