@@ -415,3 +415,50 @@ def test_wide_diagonal_rows_take_the_kernels_with_smaller_tiles(covariance_type)
     sq = np.stack([r[:, j] @ (X - means[j]) ** 2 for j in range(k)])
     _close(stats.s2, sq)
     assert_allclose(stats.loglik, w @ norm, rtol=1e-11)
+
+
+_BITS_SCRIPT = """
+import sys
+import numpy as np
+from gmmkit import _kernels as kn
+rng = np.random.default_rng(0)
+n, d, k = 3000, 5, 3
+X = rng.standard_normal((n, d))
+w = rng.uniform(0.5, 1.5, n)
+shift = X.mean(0)
+means = rng.standard_normal((k, d)) * 0.5 - shift
+P = np.triu(rng.standard_normal((k, d, d)) * 0.2) + np.eye(d)
+prec = rng.uniform(0.5, 1.5, (k, d))
+out = []
+for dt in (np.float64, np.float32):
+    Xt = X.astype(dt)
+    for kind, f in (("full", P), ("diag", prec)):
+        logc = kn.log_constants(kind, np.full(k, 1 / k), f, d)
+        stats = kn.estep_chunk(kind, Xt, w, shift, means, f, logc)
+        out += [np.asarray(a) for a in stats]
+        out += list(kn.score_chunk(kind, Xt, shift, means, f, logc))
+np.savez(sys.argv[1], *out)
+"""
+
+
+def test_kernels_give_the_same_bits_compiled_or_loaded_from_cache(tmp_path):
+    """The process that compiles the kernels and a later one that loads them
+    from numba's disk cache compute bit-identical statistics and scores."""
+    import os
+    import subprocess
+    import sys
+
+    if not _kernels.available():
+        pytest.skip("numba is not installed")
+    cache = tmp_path / "cache"
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
+    for name in ("compiled", "cached"):
+        subprocess.run(
+            [sys.executable, "-c", _BITS_SCRIPT, str(tmp_path / f"{name}.npz")],
+            env=env, check=True, timeout=300,
+        )  # fmt: skip
+        assert any(cache.rglob("*.nbi"))  # the first run filled the cache
+    fresh, cached = np.load(tmp_path / "compiled.npz"), np.load(tmp_path / "cached.npz")
+    assert len(fresh.files) == 28
+    for key in fresh.files:
+        assert_array_equal(fresh[key], cached[key], err_msg=key)

@@ -32,6 +32,19 @@ fast = njit(
     error_model="numpy",
     fastmath={"reassoc", "contract", "nsz", "arcp"},
 )
+# Helpers that sum over the rows of a tile are inlined where numba compiles
+# their callers: a helper left as its own function exists twice, as compiled
+# for itself (which the compiling process runs) and as optimised again inside
+# its caller (which the on-disk cache holds), and with re-associated sums the
+# two copies round differently; the first run after install then differed
+# from later runs at ~1e-14 (the moment sums).  Inlined, there is one copy.
+fast_inline = njit(
+    cache=True,
+    nogil=True,
+    error_model="numpy",
+    fastmath={"reassoc", "contract", "nsz", "arcp"},
+    inline="always",
+)
 
 #: Bytes per row of a (d, rows) tile: 264 float64 rows, 528 float32 ones.
 #: Not a power of two: with 256 float64 rows the rows of a tile lie 2 KiB
@@ -387,7 +400,7 @@ def _exp_normalise(lp, nb, top, best, total, ebuf):
             total[b] += lp[k, b]
 
 
-@fast
+@fast_inline
 def _softmax_tile(lp, nb, w, s, top, total, ebuf, tot):
     """Turn ``lp[:, :nb]`` into weighted responsibilities ``w_b r_kb``.
 
@@ -471,7 +484,7 @@ def _estep(full, X, shift, means_s, P, logc, start, stop, w, n_, s1, s2, tot, B)
                 _moments_diag(xt, r, nb, k, means_s, s1, s2, zero)
 
 
-@fast
+@fast_inline
 def _moments_full(xt, r, nb, k, means_s, dk, rd, s1, s2, zero):
     """Add ``sum_b r_b (x_b - mu_k)`` to ``s1[k]`` and the upper triangle of
     ``sum_b r_b (x_b - mu_k)(x_b - mu_k)^T`` to ``s2[k]``.
@@ -554,7 +567,7 @@ def _moments_full(xt, r, nb, k, means_s, dk, rd, s1, s2, zero):
             m += 1
 
 
-@fast
+@fast_inline
 def _moments_diag(xt, r, nb, k, means_s, s1, s2, zero):
     """Add ``sum_b r_b (x_bj - mu_kj)`` and its squares to ``s1[k]``, ``s2[k, 0]``
     (two features per pass over the tile, sharing the loads of ``r``)."""
