@@ -261,6 +261,12 @@ def _machine() -> dict:
                 info["cpu"] = line.split(":", 1)[1].strip()
             if line.startswith("CPU(s):"):
                 info["cpus"] = line.split(":", 1)[1].strip()
+            if line.startswith("Flags:"):  # the widest vector unit numba can use
+                flags = set(line.split(":", 1)[1].split())
+                wide = [f for f in ("avx512f", "avx2", "sse4_2") if f in flags]
+                info["simd"] = wide[0] if wide else "none of avx512f/avx2"
+            if line.startswith("L2 cache:") or line.startswith("L3 cache:"):
+                info[line.split(":")[0]] = line.split(":", 1)[1].strip()
     except OSError:
         info["cpu"] = platform.processor()
     code = (
@@ -466,7 +472,9 @@ def write_results(args, machine, peak, rows, f32, e2e, elapsed) -> None:
         "what is measured and how.",
         "",
         f"- date: {machine['date']}",
-        f"- CPU: {machine.get('cpu')} ({machine.get('cpus')} logical CPUs)",
+        f"- CPU: {machine.get('cpu')} ({machine.get('cpus')} logical CPUs; widest "
+        f"SIMD: {machine.get('simd')}; L2 {machine.get('L2 cache')}, "
+        f"L3 {machine.get('L3 cache')})",
         f"- python {machine['python']}, numpy {machine['numpy']}, scipy "
         f"{machine['scipy']}, scikit-learn {machine['sklearn']}, gmmkit "
         f"{machine['gmmkit']}, numba {machine['numba']}",
