@@ -318,3 +318,29 @@ def test_cli_fit_streams_with_chunk_size(files, X, capsys):
     assert streamed["bic"] == pytest.approx(loaded["bic"], rel=1e-6)
     assert main(["fit", "-", "--chunk-size", "10"]) == 1
     assert "not stdin" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("moments", ["full", "diag"])
+def test_nearest_centre_statistics_match_brute_force(moments):
+    """The refining pass of a sampled start (rows split across threads):
+    counts and moments of the partition by nearest centre, about each
+    centre, against a direct computation."""
+    from gmmkit._init import _nearest_centre_stats
+
+    rng = np.random.default_rng(5)
+    n, d, k = 5000, 4, 3
+    centres = rng.normal(scale=2.0, size=(k, d))
+    X = rng.normal(size=(n, d)) + centres[rng.integers(k, size=n)]
+    w = rng.uniform(0.0, 2.0, size=n)
+    stats = _nearest_centre_stats(centres, moments)(X, w)
+    labels = ((X[:, None, :] - centres) ** 2).sum(axis=2).argmin(axis=1)
+    for j in range(k):
+        rows = labels == j
+        diff = X[rows] - centres[j]
+        wd = w[rows, None] * diff
+        np.testing.assert_allclose(stats.n[j], w[rows].sum(), rtol=1e-12)
+        np.testing.assert_allclose(stats.s1[j], wd.sum(axis=0), rtol=1e-10, atol=1e-9)
+        s2 = wd.T @ diff if moments == "full" else (wd * diff).sum(axis=0)
+        np.testing.assert_allclose(stats.s2[j], s2, rtol=1e-10)
+    assert stats.weight == pytest.approx(w.sum(), rel=1e-13)
+    assert stats.rows == n

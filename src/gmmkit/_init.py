@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _kernels
 from ._engine import m_step
 from ._prior import ResolvedPrior
 from ._stats import Params, SuffStats, resp_stats
@@ -166,9 +167,14 @@ def collect_stats(source: Any, stats_of: StatsOf) -> SuffStats:
 
 
 def _nearest_centre_stats(centres: np.ndarray, moments: str) -> StatsOf:
-    """Statistics of the partition of rows by their nearest centre."""
+    """Statistics of the partition of rows by their nearest centre.
 
-    def stats_of(X: np.ndarray, w: np.ndarray) -> SuffStats:
+    Each core takes a block of the chunk's rows (BLAS single-threaded
+    inside): the pass over all rows after a sampled k-means start took 0.27
+    s on one core at 1e6 x 16, K = 16, a quarter of the whole default fit.
+    """
+
+    def block(X: np.ndarray, w: np.ndarray) -> SuffStats:
         d2 = (
             np.einsum("ij,ij->i", X, X)[:, None]
             - 2.0 * X @ centres.T
@@ -177,6 +183,13 @@ def _nearest_centre_stats(centres: np.ndarray, moments: str) -> StatsOf:
         labels = d2.argmin(axis=1)
         one_hot = _one_hot(labels, centres.shape[0])
         return resp_stats([(0, X, w)], one_hot, centres, moments)
+
+    def stats_of(X: np.ndarray, w: np.ndarray) -> SuffStats:
+        with _kernels.single_threaded_blas():
+            parts = _kernels.map_blocks(
+                lambda lo, hi: block(X[lo:hi], w[lo:hi]), X.shape[0]
+            )
+        return sum(parts[1:], parts[0])
 
     return stats_of
 

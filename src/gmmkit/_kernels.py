@@ -119,7 +119,7 @@ def _threads() -> int:
 MIN_ROWS_PER_THREAD = 1024
 
 
-def _map_blocks(fn, n: int, min_rows: int = MIN_ROWS_PER_THREAD) -> list:
+def map_blocks(fn, n: int, min_rows: int = MIN_ROWS_PER_THREAD) -> list:
     """Run ``fn(start, stop)`` on one block of rows per thread; return results."""
     t = min(_threads(), max(1, n // min_rows))
     step = -(-n // t)
@@ -169,7 +169,7 @@ def estep_chunk(kind, X, w, shift, means_s, factors, logc):
         )
         return n_, s1, s2, tot
 
-    parts = _map_blocks(run, X.shape[0])
+    parts = map_blocks(run, X.shape[0])
     n_ = sum(p[0] for p in parts)
     s1 = sum(p[1] for p in parts)
     s2 = sum(p[2] for p in parts)
@@ -191,7 +191,7 @@ def log_prob_chunk(kind, X, shift, means_s, factors, logc):
             kind, X, shift, means_s, factors, logc, start, stop, out[start:stop]
         )
 
-    _map_blocks(run, X.shape[0])
+    map_blocks(run, X.shape[0])
     return out
 
 
@@ -209,7 +209,7 @@ def score_chunk(kind, X, shift, means_s, factors, logc, labels=True):
             log_norm[start:stop], best[start:stop],
         )  # fmt: skip
 
-    _map_blocks(run, X.shape[0])
+    map_blocks(run, X.shape[0])
     return log_norm, best if labels else None
 
 
