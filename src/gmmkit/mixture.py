@@ -184,8 +184,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     orientations_ : ndarray of shape (n_components, n_features, n_features)
         Orthogonal ``D_k`` (eigenvectors in columns, largest entry of each
         positive), with ``Sigma_k = volumes_[k] * D_k @ diag(shapes_[k]) @
-        D_k.T``; the identity for axis-aligned models, one common matrix for
-        models with equal orientation (``EEE``, ``VEE``, ``EVE``, ``VVE``).
+        D_k.T``; the identity for axis-aligned models (there a read-only view
+        of one ``(n_features, n_features)`` identity, not K copies), one
+        common matrix for models with equal orientation (``EEE``, ``VEE``,
+        ``EVE``, ``VVE``).
     converged_ : bool
     n_iter_ : int
     lower_bound_ : float
