@@ -479,3 +479,4 @@ def test_axis_aligned_bookkeeping_matches_the_dense_route(name):
     assert_allclose(got[0], want[0], rtol=1e-12)
     assert_allclose(np.take_along_axis(got[1], order, axis=1), want[1], rtol=1e-10)
     assert_allclose(got[2], np.broadcast_to(np.eye(d), (k, d, d)))
+    assert not got[2].flags.writeable  # one identity seen K times, not K copies
