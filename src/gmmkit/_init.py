@@ -187,7 +187,9 @@ def _nearest_centre_stats(centres: np.ndarray, moments: str) -> StatsOf:
     def stats_of(X: np.ndarray, w: np.ndarray) -> SuffStats:
         with _kernels.single_threaded_blas():
             parts = _kernels.map_blocks(
-                lambda lo, hi: block(X[lo:hi], w[lo:hi]), X.shape[0]
+                lambda lo, hi: block(X[lo:hi], w[lo:hi]),
+                X.shape[0],
+                threads=_kernels.numpy_threads(),
             )
         return sum(parts[1:], parts[0])
 

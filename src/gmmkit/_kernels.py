@@ -44,7 +44,7 @@ _LOG_2PI = math.log(2.0 * math.pi)
 #: K = 64: 2.41 against 2.83); d = 96: 0.63 against 0.87 and d = 128, K = 8:
 #: 0.57 against 0.70 (5e4 rows).  Larger d was not measured, so it takes the
 #: BLAS path.  The diagonal kernel has no limit: it beat the BLAS path at
-#: every d measured, 128 to 3000 (K = 8: d = 512, 5e4 rows: 0.061 s
+#: every d measured, 300 to 3000 (and at 256 before; K = 8: d = 512, 5e4 rows: 0.061 s
 #: against 0.15; d = 1000, 2e4 rows: 0.044 against 0.13; d = 3000, 1e4 rows:
 #: 0.077-0.10 against 0.14; 2026-12-06).
 MAX_FEATURES = {"full": 128, "diag": math.inf}
@@ -119,9 +119,12 @@ def _threads() -> int:
 MIN_ROWS_PER_THREAD = 1024
 
 
-def map_blocks(fn, n: int, min_rows: int = MIN_ROWS_PER_THREAD) -> list:
-    """Run ``fn(start, stop)`` on one block of rows per thread; return results."""
-    t = min(_threads(), max(1, n // min_rows))
+def map_blocks(
+    fn, n: int, min_rows: int = MIN_ROWS_PER_THREAD, threads: int | None = None
+) -> list:
+    """Run ``fn(start, stop)`` on one block of rows per thread (``threads``,
+    default one per core); return the results."""
+    t = min(threads or _threads(), max(1, n // min_rows))
     step = -(-n // t)
     bounds = [(i * step, min(n, (i + 1) * step)) for i in range(t)]
     if t == 1:

@@ -114,7 +114,7 @@ def decompose_axes(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`decompose` of axis-aligned covariances from their variances (K, d),
     in O(K d): the orientations are the identity, one read-only (d, d) array
-    seen K times (not K copies: 800 MB at d = 10000)."""
+    seen K times (not K copies, each of 800 MB at d = 10000)."""
     k, d = variances.shape
     with np.errstate(divide="ignore"):
         volumes = np.exp(np.log(variances).mean(axis=1))
