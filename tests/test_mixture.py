@@ -446,6 +446,34 @@ def test_n_init_keeps_the_best_initialisation():
     assert_allclose(best.lower_bound_, max(bounds), rtol=1e-12)
 
 
+def test_n_init_keeps_the_first_of_bounds_tied_within_rounding(monkeypatch):
+    """Two starts that reach the same optimum give bounds that differ only
+    by the order of the sums; the first is kept, whichever is higher by an
+    ulp, and a clearly better later start still wins."""
+    import gmmkit.mixture as mixture_module
+    from gmmkit._engine import run_em as real_run_em
+
+    X = make_data("blobs3d")
+    calls = []
+
+    def nudged(*args, **kwargs):
+        result = real_run_em(*args, **kwargs)
+        calls.append(result)
+        # the second start's bound: an ulp (or clearly) above the first's
+        if len(calls) == 2:
+            result.lower_bound = float(np.nextafter(calls[0].lower_bound, 0) + step)
+        return result
+
+    monkeypatch.setattr(mixture_module, "run_em", nudged)
+    for step, second_kept in [(0.0, False), (1e-6, True)]:
+        calls.clear()
+        kw = dict(init_params="random_from_data", n_init=2, random_state=1)
+        gm = GaussianMixture(3, **kw).fit(X)
+        kept = calls[1] if second_kept else calls[0]
+        assert gm.lower_bound_ == kept.lower_bound
+        assert_array_equal(gm.means_, kept.params.means)
+
+
 def test_verbose_logs_progress(caplog):
     X = make_data("overlap2d")
     with caplog.at_level(logging.INFO, logger="gmmkit"):

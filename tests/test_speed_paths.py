@@ -126,6 +126,37 @@ def test_score_rows_match_oracle(path, covariance_type, d):
     )
 
 
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_kernels_span_several_tiles(covariance_type, dtype):
+    """A thread's block of rows crosses several tiles and ends in a partial
+    one (the tests above use blocks smaller than one tile): statistics,
+    log-likelihood and per-row densities against scipy and brute force."""
+    if not _kernels.available():
+        pytest.skip("numba is not installed")
+    from gmmkit._kernels_impl import tile_rows
+
+    rng = np.random.RandomState(3)
+    model = get_model(covariance_type)
+    k, d = 3, 6
+    rows = tile_rows(dtype, d, covariance_type == "full")
+    n = 2 * (2 * rows + rows // 3)  # per thread: two tiles and a third of one
+    params = _params(model, k, d, rng, 5.0)
+    X = (params.means[rng.randint(k, size=n)] + rng.normal(size=(n, d))).astype(dtype)
+    w = rng.uniform(0.5, 2, size=n)
+    source = ArraySource if dtype == np.float64 else Float32Rows
+    stats = estep_stats(source(X, w, n), model, params)
+    want_n, s1, s2, ll, logp = _oracle(X.astype(np.float64), w, model, params)
+    rtol = 1e-9 if dtype == np.float64 else 1e-4
+    _close(stats.n, want_n, rtol)
+    _close(stats.s1, s1, 10 * rtol)
+    _close(stats.s2, s2, rtol)
+    assert_allclose(stats.loglik, ll, rtol=rtol / 10)
+    [(_, log_norm, labels)] = list(score_rows(source(X, None, n), model, params))
+    assert_allclose(log_norm, logsumexp(logp, axis=1), rtol=rtol / 10)
+    assert np.mean(labels == logp.argmax(axis=1)) > 0.999
+
+
 @pytest.mark.skipif(not _kernels.available(), reason="numba is not installed")
 def test_compiled_exp_is_accurate_inside_fast_math_loops():
     """The kernels' own exp is compiled into loops with re-association on

@@ -41,6 +41,15 @@ from .sources import (
 
 logger = logging.getLogger("gmmkit")
 
+#: Relative difference of two initialisations' final bounds below which
+#: ``n_init`` keeps the earlier one.  Bounds this close are the same optimum
+#: reached twice (often with the components in another order), and which of
+#: them is higher is decided by the order of the sums (tile and block sizes,
+#: threads, machine); keeping the first makes the choice independent of that,
+#: and equal to scikit-learn's (which keeps the first unless a later bound is
+#: strictly higher) wherever its comparison is not itself decided by rounding.
+BOUND_TIE = 1e-10
+
 
 class GaussianMixture(DensityMixin, BaseEstimator):
     """Gaussian mixture model fitted by expectation-maximisation.
@@ -74,7 +83,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Maximum number of EM iterations.  ``0`` keeps the starting parameters
         (with ``resp_init``: exactly one M-step from it).
     n_init : int, default=1
-        Number of initialisations; the one with the best final bound is kept.
+        Number of initialisations; the one with the best final bound is kept
+        (the first of those within rounding of the best: see
+        :data:`BOUND_TIE`).
     init_params : {"kmeans", "k-means++", "random", "random_from_data", "hc"}
         How starting responsibilities are chosen (ignored when ``resp_init`` is
         given or all three of weights/means/precisions ``_init`` are given).
@@ -490,7 +501,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     result.n_iter,
                     result.lower_bound,
                 )
-            if best is None or result.lower_bound > best.lower_bound:
+            if best is None or _better_bound(result.lower_bound, best.lower_bound):
                 best = result
         assert best is not None
         if not best.converged and self.max_iter > 0:
@@ -1017,6 +1028,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         for _, log_prob, log_norm in chunks:
             log_map += float((log_prob.max(axis=1) - log_norm).sum())
         return bic - 2.0 * log_map
+
+
+def _better_bound(bound: float, best: float) -> bool:
+    """True when ``bound`` beats ``best`` by more than rounding (BOUND_TIE)."""
+    if not np.isfinite(best):
+        return bool(bound > best)
+    return bound > best + BOUND_TIE * max(1.0, abs(best))
 
 
 def _is_dask(X: Any) -> bool:
