@@ -454,19 +454,21 @@ def test_n_init_keeps_the_first_of_bounds_tied_within_rounding(monkeypatch):
     from gmmkit._engine import run_em as real_run_em
 
     X = make_data("blobs3d")
-    calls = []
+    calls, nudge = [], {"step": 0.0}
 
     def nudged(*args, **kwargs):
         result = real_run_em(*args, **kwargs)
         calls.append(result)
         # the second start's bound: an ulp (or clearly) above the first's
         if len(calls) == 2:
-            result.lower_bound = float(np.nextafter(calls[0].lower_bound, 0) + step)
+            above = np.nextafter(calls[0].lower_bound, 0)
+            result.lower_bound = float(above + nudge["step"])
         return result
 
     monkeypatch.setattr(mixture_module, "run_em", nudged)
     for step, second_kept in [(0.0, False), (1e-6, True)]:
         calls.clear()
+        nudge["step"] = step
         kw = dict(init_params="random_from_data", n_init=2, random_state=1)
         gm = GaussianMixture(3, **kw).fit(X)
         kept = calls[1] if second_kept else calls[0]
