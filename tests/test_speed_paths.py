@@ -126,6 +126,48 @@ def test_score_rows_match_oracle(path, covariance_type, d):
     )
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_tile_transposition_is_exact(dtype):
+    """The tile of rows (transposed in vector registers in square blocks,
+    the rest one value at a time): ``x - shift`` rounded once to the rows'
+    dtype, for widths and row counts on and off the block size."""
+    if not _kernels.available():
+        pytest.skip("numba is not installed")
+    from gmmkit import _kernels_impl as impl
+
+    rng = np.random.default_rng(5)
+    for d in (1, 3, 4, 5, 8, 9, 16, 17, 64):
+        X = (rng.normal(size=(40, d)) * 3 + 1e4).astype(dtype)
+        shift = (rng.normal(size=d) + 1e4).astype(np.float32).astype(dtype)
+        for start, nb in ((0, 40), (3, 37), (5, 8), (1, 7), (2, 0)):
+            xt = np.full((d, 41), np.nan, dtype)
+            impl._load_tile(X, shift, start, nb, xt)
+            exact = X[start : start + nb].astype(np.float64) - shift
+            assert_array_equal(xt[:, :nb], exact.astype(dtype).T)
+            assert np.isnan(xt[:, nb:]).all()  # nothing written beyond nb
+
+
+def test_kernels_refuse_a_shift_their_dtype_cannot_hold():
+    """float32 rows subtract the shift in float32: one that float32 cannot
+    hold exactly would move every row, so it is refused (Params.centre()
+    gives representable ones, also for very large values)."""
+    if not _kernels.available():
+        pytest.skip("numba is not installed")
+    X = np.ones((10, 2), np.float32)
+    means, prec = np.zeros((1, 2)), np.ones((1, 2))
+    logc = _kernels.log_constants("diag", np.ones(1), prec, 2)
+    with pytest.raises(ValueError, match="representable in float32"):
+        _kernels.score_chunk("diag", X, np.array([0.1, 0.0]), means, prec, logc)
+    rng = np.random.default_rng(2)
+    for scale in (1.0, 1e30, 1e300):
+        means = rng.normal(size=(3, 4)) * scale
+        params = Params(np.ones(3) / 3, means, np.ones((3, 4)), np.ones((3, 4)))
+        centre = params.centre()
+        assert_allclose(centre, means.mean(axis=0), rtol=1e-7)
+        if scale < 1e38:
+            assert_array_equal(centre.astype(np.float32), centre)
+
+
 @pytest.mark.parametrize("covariance_type", ["full", "diag"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_kernels_span_several_tiles(covariance_type, dtype):
@@ -456,7 +498,7 @@ rng = np.random.default_rng(0)
 n, d, k = 3000, 5, 3
 X = rng.standard_normal((n, d))
 w = rng.uniform(0.5, 1.5, n)
-shift = X.mean(0)
+shift = X.mean(0).astype(np.float32).astype(np.float64)  # as Params.centre
 means = rng.standard_normal((k, d)) * 0.5 - shift
 P = np.triu(rng.standard_normal((k, d, d)) * 0.2) + np.eye(d)
 prec = rng.uniform(0.5, 1.5, (k, d))

@@ -50,9 +50,15 @@ class Params:
         return int(self.means.shape[0])
 
     def centre(self) -> np.ndarray:
-        """A common centre of the components (weighted mean of the means)."""
+        """A common centre of the components (weighted mean of the means),
+        rounded to float32 where it fits, so that float32 rows can subtract
+        it in float32 with the same result as in float64 (any point near the
+        data serves as the shift)."""
         w = self.weights / self.weights.sum()
-        return np.asarray(w @ self.means)
+        centre = np.asarray(w @ self.means, dtype=np.float64)
+        with np.errstate(over="ignore"):
+            rounded = centre.astype(np.float32).astype(np.float64)
+        return np.where(np.isfinite(rounded), rounded, centre)
 
 
 def moved_moments(
