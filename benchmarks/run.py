@@ -381,16 +381,20 @@ def run_all(args: argparse.Namespace) -> None:
     write_results(args, machine, peak, rows, f32, e2e, elapsed)
 
 
-def run_float32(rows: list[dict], n: int, rounds: int = 5) -> list[dict]:
+def run_float32(
+    rows: list[dict], n: int, rounds: int = 5, repeats: int = 3
+) -> list[dict]:
     """gmmkit on float32 input (computed in float32) against float64, for the
     cells of the largest n with d >= 16 and K = 16 (or the largest K of the
     grid).
 
     Both precisions are timed anew here, in alternating processes (float64,
-    float32, float64, ...; ``rounds`` of each), and the medians compared: on
-    a shared machine whose speed drifts by +-20% over minutes, a ratio of
-    two timings taken at different times of the run says more about the
-    drift than about float32.
+    float32, float64, ...; ``rounds`` of each, ``repeats`` fits in each
+    process, its median taken).  The speed-up is the median over rounds of
+    each round's float64 / float32 ratio: on a shared machine whose speed
+    drifts by +-20% over minutes, a ratio of two timings taken minutes apart
+    says more about the drift than about float32, and a single fit of
+    0.1 s can meet a burst of another tenant's work.
     """
     ks = sorted({r["k"] for r in rows if r["n"] == n})
     k = 16 if 16 in ks else ks[-1]
@@ -401,16 +405,22 @@ def run_float32(rows: list[dict], n: int, rounds: int = 5) -> list[dict]:
         runs: dict[str, list[dict]] = {"float64": [], "float32": []}
         for _ in range(rounds):
             for dt in runs:
-                runs[dt].append(_spawn("fit", lib="gmmkit", n=n, d=r["d"], k=k,
-                                       cov=r["cov"], iters=r["iters"],
-                                       repeats=1, dtype=dt))
-        f64, f32 = ({**g[-1], "per_iter": statistics.median(x["per_iter"] for x in g)}
-                    for g in runs.values())
+                runs[dt].append(
+                    _spawn("fit", lib="gmmkit", n=n, d=r["d"], k=k, cov=r["cov"],
+                           iters=r["iters"], repeats=repeats, dtype=dt)
+                )  # fmt: skip
+        f64, f32 = (
+            {**g[-1], "per_iter": statistics.median(x["per_iter"] for x in g)}
+            for g in runs.values()
+        )
+        paired = [a["per_iter"] / b["per_iter"] for a, b in zip(*runs.values())]
         out.append({**{key: r[key] for key in ("n", "d", "k", "cov", "iters")},
-                    "f64": f64, "f32": f32,
+                    "f64": f64, "f32": f32, "paired": paired,
+                    "speedup": statistics.median(paired),
                     "gflops": flops(n, r["d"], k, r["cov"]) / f32["per_iter"] / 1e9})
         print(f"float32 n={n:.0e} d={r['d']} k={k} {r['cov']}: "
-              f"{f64['per_iter']:.4f}s -> {f32['per_iter']:.4f}s", flush=True)
+              f"{f64['per_iter']:.4f}s -> {f32['per_iter']:.4f}s, speed-up "
+              f"{out[-1]['speedup']:.2f} ({_span(paired, '{:.2f}')})", flush=True)
     return out
 
 
@@ -525,9 +535,10 @@ def write_results(args, machine, peak, rows, f32, e2e, elapsed) -> None:
         "## float32 input (gmmkit, computed in float32) against float64",
         "",
         "Same cells as above, both precisions timed again here in alternating "
-        "processes (5 of each, one fit per process, medians; see "
-        "`run_float32`); `speed-up` = "
-        "float64 s/iter / float32 s/iter; "
+        "processes (5 rounds of one float64 and one float32 process, 3 fits "
+        "in each, medians; see `run_float32`); s/iter: medians over the "
+        "rounds; `speed-up`: the median over rounds of each round's "
+        "float64 s/iter / float32 s/iter (in brackets: the rounds' range); "
         "GFLOP/s against the float32 matmul peak; log-likelihoods of the "
         "fitted models on each run's own data (the float32 run's data are the "
         "float64 data rounded to float32).",
@@ -542,7 +553,8 @@ def write_results(args, machine, peak, rows, f32, e2e, elapsed) -> None:
         lines.append(
             f"| {r['n']:.0e} | {r['d']} | {r['k']} | {r['cov']} | "
             f"{a['per_iter']:.4f} | {b['per_iter']:.4f} | "
-            f"{a['per_iter'] / b['per_iter']:.2f} | {r['gflops']:.1f} "
+            f"{r['speedup']:.2f} ({_span(r['paired'], '{:.2f}')}) | "
+            f"{r['gflops']:.1f} "
             f"({100 * r['gflops'] / peak['float32']:.0f}%) | {a['loglik']:.6e} | "
             f"{b['loglik']:.6e} | {rel:.1e} |"
         )
@@ -622,7 +634,7 @@ def targets(rows: list[dict], f32: list[dict], e2e: list[dict], peak: dict) -> l
         out.append(f"| >= 50% of matmul peak at d = 64, full | {span}% of "
                    f"{peak['float64']:.1f} GFLOP/s | "
                    f"{'yes' if min(full64) >= 50 else 'no'} |")
-    sp = [r["f64"]["per_iter"] / r["f32"]["per_iter"] for r in f32]
+    sp = [r["speedup"] for r in f32]
     if sp:
         rels = [abs(r["f64"]["loglik"] - r["f32"]["loglik"]) / abs(r["f64"]["loglik"])
                 for r in f32]

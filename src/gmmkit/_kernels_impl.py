@@ -265,9 +265,15 @@ def _transposed(builder, rows):
 def _transpose_block(typingctx, X, r, c, shift, xt, b):
     """``xt[c + v, b + u] = X[r + u, c + v] - shift[c + v]`` for u, v < W
     (``_BLOCK``): W rows loaded as vectors, the shift subtracted, transposed
-    in registers and stored as W vectors.  The arrays share one dtype; C
-    order; no bounds checks (the caller keeps the block inside)."""
-    if not (X.dtype == shift.dtype == xt.dtype and X.dtype in _BLOCK):
+    in registers and stored as W vectors.  The arrays share one dtype and
+    are C-contiguous (other arrays do not compile); no bounds checks (the
+    caller keeps the block inside)."""
+    arrays = (X, shift, xt)
+    if not (
+        X.dtype == shift.dtype == xt.dtype
+        and X.dtype in _BLOCK
+        and all(a.layout == "C" for a in arrays)
+    ):
         return None
     w = _BLOCK[X.dtype]
     sig = types.void(X, r, c, shift, xt, b)
