@@ -331,7 +331,7 @@ def _load_tile(X, shift, s, nb, xt):
     row of the tile.
     """
     d = X.shape[1]
-    w = 8 if X.itemsize == 4 else 4
+    w = 8 if X.itemsize == 4 else 4  # as _BLOCK
     nbw = nb - nb % w
     dw = d - d % w
     for j in range(0, dw, w):
