@@ -339,24 +339,18 @@ def run_all(args: argparse.Namespace) -> None:
         grid_n, grid_d, grid_k = [100_000, 1_000_000], [2, 16, 64], [3, 16, 64]
     rows = []
     sk_rate: dict = {}  # (d, k, cov) -> sklearn seconds per iteration per row
-    gk_rate: dict = {}  # the same for gmmkit
     for n in grid_n:
         for d in grid_d:
             for k in grid_k:
                 for cov in ("full", "diag"):
                     iters, reps = _cell_plan(n, d, k, cov, args.quick)
                     row = {"n": n, "d": d, "k": k, "cov": cov, "iters": iters}
-                    g_est = gk_rate.get((d, k, cov))
-                    g_reps = reps
-                    if g_est is not None and g_est * n * (iters + 1) * reps > 120:
-                        g_reps = 1  # keeps the full grid well under 40 minutes
+                    # every measured cell: the median of >= 3 fits
                     g = _spawn("fit", lib="gmmkit", n=n, d=d, k=k, cov=cov,
-                               iters=iters, repeats=g_reps)
-                    g["repeats"] = g_reps
-                    gk_rate[(d, k, cov)] = g["per_iter"] / n
+                               iters=iters, repeats=reps)
+                    g["repeats"] = reps
                     row["gmmkit"] = g
                     est = sk_rate.get((d, k, cov))
-                    sk_reps = reps
                     if est is not None:
                         run_s = est * n * (iters + 1)
                         if run_s > 180:
@@ -364,13 +358,11 @@ def run_all(args: argparse.Namespace) -> None:
                                 f"scikit-learn skipped: estimated {run_s:.0f} s per "
                                 f"fit of {iters} iterations (from n=1e5)"
                             )
-                        elif run_s * reps > 120:
-                            sk_reps = 1
                     if "skip" not in row:
                         s = _spawn("fit", lib="sklearn", n=n, d=d, k=k, cov=cov,
-                                   iters=iters, repeats=sk_reps)
+                                   iters=iters, repeats=reps)
                         row["sklearn"] = s
-                        row["sklearn_repeats"] = sk_reps
+                        row["sklearn_repeats"] = reps
                         sk_rate[(d, k, cov)] = s["per_iter"] / n
                     row["gflops"] = flops(n, d, k, cov) / g["per_iter"] / 1e9
                     rows.append(row)
