@@ -63,7 +63,7 @@ TILE_BYTES = 2112
 #: ones (75 cache lines, an odd number, so the rows of a tile spread over all
 #: L1 sets).  The diagonal kernels stream through a few rows of the tile at
 #: a time, and each tile costs a fixed amount (a horizontal sum per feature
-#: and component, the per-row vectors); 600 rows measured 9-12% faster than
+#: and component, the per-row vectors); 600 rows measured 8-12% faster than
 #: 264 at d = 2-16 and K = 3-64, 1-5% at d = 64, K = 16 (one thread, E-step
 #: kernel, 6 alternating runs, both precisions; the full kernel was not
 #: faster with larger tiles at d = 16-64).
@@ -325,10 +325,10 @@ def _load_tile(X, shift, s, nb, xt):
     registers (:func:`_transpose_block`), one column of blocks after
     another, so that each pass writes a few rows of the tile in order; the
     rest of the rows and columns one value at a time.  Measured (one thread,
-    131072 rows, ad-hoc): float32, d = 16: 0.8 -> 0.2-0.3 ms; d = 64: 5.8-6.0
-    -> 3.7-4.2 ms; float64, d = 16: 1.8-2.0 -> 1.2-1.3; d = 64: 8.1-8.5 ->
-    6.8-7.9.  A value at a time, every value is a scalar store into another
-    row of the tile.
+    131072 rows, ad-hoc, against one value at a time, where every value is
+    a scalar store into another row of the tile): float32, d = 16: 0.82-0.93
+    -> 0.27-0.28 ms; d = 64: 6.0 -> 3.7-4.0 ms; float64, d = 16: 1.8 -> 1.2;
+    d = 64: 8.5 -> 6.8.
     """
     d = X.shape[1]
     w = 8 if X.itemsize == 4 else 4  # as _BLOCK
