@@ -450,8 +450,8 @@ def test_n_init_keeps_the_first_of_bounds_tied_within_rounding(monkeypatch):
     """Two starts that reach the same optimum give bounds that differ only
     by the order of the sums; the first is kept, whichever is higher by an
     ulp, and a clearly better later start still wins."""
-    import gmmkit.mixture as mixture_module
-    from gmmkit._engine import run_em as real_run_em
+    import gmmkit._fit as fit_module
+    from gmmkit._fit import run_em as real_run_em
 
     X = make_data("blobs3d")
     calls, nudge = [], {"step": 0.0}
@@ -465,7 +465,7 @@ def test_n_init_keeps_the_first_of_bounds_tied_within_rounding(monkeypatch):
             result.lower_bound = float(above + nudge["step"])
         return result
 
-    monkeypatch.setattr(mixture_module, "run_em", nudged)
+    monkeypatch.setattr(fit_module, "run_em", nudged)
     for step, second_kept in [(0.0, False), (1e-6, True)]:
         calls.clear()
         nudge["step"] = step

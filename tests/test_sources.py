@@ -12,7 +12,6 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture as SkGM
 
-import gmmkit.mixture
 from gmmkit import DataError, GaussianMixture, InvalidParameterError
 from gmmkit.sources import (
     CSVSource,
@@ -234,7 +233,7 @@ def test_streamed_starts_from_a_sample_reach_the_same_optimum(X, files, init):
 
 def test_large_arrays_start_from_a_subsample(X, monkeypatch):
     """Above the threshold k-means runs on a sample; the start is refined."""
-    monkeypatch.setattr(gmmkit.mixture, "SAMPLED_INIT_THRESHOLD", 1000)
+    monkeypatch.setattr("gmmkit._fit.SAMPLED_INIT_THRESHOLD", 1000)
     monkeypatch.setattr("gmmkit._init.INIT_SAMPLE_SIZE", 300)
     ref = SkGM(K, random_state=0, tol=1e-6).fit(X)
     gm = GaussianMixture(K, random_state=0, tol=1e-6).fit(X)

@@ -2,9 +2,16 @@
 
 Fit mixtures by EM on additive sufficient statistics, cluster with them,
 choose their size, and draw what they do.
+
+The public names are loaded on first use (PEP 562), so ``import gmmkit`` and
+the command line's ``--help``/``info`` do not import scikit-learn, numba or
+pandas until a model is fitted or loaded.
 """
 
 from __future__ import annotations
+
+import importlib as _importlib
+import typing as _typing
 
 from ._errors import (
     DataError,
@@ -14,23 +21,67 @@ from ._errors import (
     InvalidParameterError,
     MissingDependencyError,
     ModelFileError,
+    OutputError,
 )
-from ._io import load
-from ._prior import ConjugatePrior
-from .covariance import COVARIANCE_TYPES
-from .mixture import GaussianMixture
-from .selection import SelectionResult, select_model
-from .sources import CSVSource, IterableSource, MemmapSource, ParquetSource, open_source
+from ._version import __version__
 
-__version__ = "0.1.0"
+if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from ._engine import FitProgress
+    from ._prior import ConjugatePrior
+    from .covariance import COVARIANCE_TYPES
+    from .mixture import GaussianMixture
+    from .persistence import load
+    from .selection import SelectionProgress, SelectionResult, select_model
+    from .sources import (
+        CSVSource,
+        DataSource,
+        IterableSource,
+        MemmapSource,
+        ParquetSource,
+        open_source,
+    )
+
+#: public name -> the module that defines it
+_LAZY = {
+    "COVARIANCE_TYPES": "covariance",
+    "CSVSource": "sources",
+    "ConjugatePrior": "_prior",
+    "DataSource": "sources",
+    "FitProgress": "_engine",
+    "GaussianMixture": "mixture",
+    "IterableSource": "sources",
+    "MemmapSource": "sources",
+    "ParquetSource": "sources",
+    "SelectionProgress": "selection",
+    "SelectionResult": "selection",
+    "load": "persistence",
+    "open_source": "sources",
+    "select_model": "selection",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gmmkit' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "COVARIANCE_TYPES",
     "CSVSource",
     "ConjugatePrior",
     "DataError",
+    "DataSource",
     "DataTypeError",
     "FitError",
+    "FitProgress",
     "GMMError",
     "GaussianMixture",
     "InvalidParameterError",
@@ -38,7 +89,9 @@ __all__ = [
     "MemmapSource",
     "MissingDependencyError",
     "ModelFileError",
+    "OutputError",
     "ParquetSource",
+    "SelectionProgress",
     "SelectionResult",
     "__version__",
     "load",

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from ._errors import DataError, require
-from ._stats import Chunks, Params, SuffStats, estep_stats, score_chunks, score_rows
+from ._stats import Params, SuffStats, estep_stats, score_chunks, score_rows
 from .covariance import CovarianceModel
-from .sources import check_chunk
+from .sources import DataSource, check_chunk
 
 #: How many partial statistics one task of the tree reduction adds up.
 REDUCE_FAN_IN = 8
@@ -100,7 +100,7 @@ class _EStep:
         return estep_stats([(0, X, w)], self.model, self.params)
 
 
-class DaskSource:
+class DaskSource(DataSource):
     """A dask array as a source of the EM engine (see the module docstring).
 
     Parameters
@@ -158,9 +158,7 @@ class DaskSource:
         (total,) = dask.compute(parts[0])
         return total
 
-    def estep(
-        self, chunks: Chunks, model: CovarianceModel, params: Params
-    ) -> SuffStats:
+    def estep(self, model: CovarianceModel, params: Params) -> SuffStats:
         """One E-step: blockwise statistics plus a tree reduction."""
         return self.map_reduce_stats(_EStep(model, params))
 
@@ -175,7 +173,7 @@ class DaskSource:
         self, model: CovarianceModel, params: Params, want_labels: bool
     ) -> tuple[float, np.ndarray | None]:
         """Log-likelihood of the fitted parameters (and labels if asked)."""
-        total = self.estep(self, model, params).loglik
+        total = self.estep(model, params).loglik
         labels = None
         if want_labels:
             labels = np.asarray(

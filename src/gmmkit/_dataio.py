@@ -26,6 +26,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from ._atomic import atomic_write
 from ._errors import DataError, require
 
 __all__ = ["Table", "parse_columns", "read_table", "write_table"]
@@ -425,6 +426,4 @@ def _write_delimited(
 
 
 def _atomic(path: Path, write: Any, binary: bool) -> None:
-    from ._io import atomic_write
-
     atomic_write(path, write)

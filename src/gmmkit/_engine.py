@@ -1,26 +1,31 @@
-"""The EM loop: pure functions from (chunks, model, parameters) to a result.
+"""The EM engine: the M-step from statistics and the one EM driver.
 
-The same loop serves every data source (anything that yields chunks) and
-every covariance model (anything that turns scatter matrices into
-covariances).  Convergence follows scikit-learn: iteration ``t`` computes the
-mean log-likelihood of the parameters from iteration ``t - 1`` during its
-E-step and stops when it changed by less than ``tol``.
+EM variants are iterators of :class:`Step` (plain EM here, SQUAREM in
+:mod:`gmmkit._squarem`, mini-batch EM in :mod:`gmmkit._online`); :func:`drive`
+runs any of them with one stopping rule, one history and one progress hook.
+The same code serves every data source (:class:`gmmkit.sources.DataSource`)
+and every covariance model (anything that turns scatter matrices into
+covariances).  Convergence follows scikit-learn by default: iteration ``t``
+computes the mean log-likelihood of the parameters from iteration ``t - 1``
+during its E-step and stops when it changed by less than ``tol``.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._errors import FitError
 from ._prior import ResolvedPrior
-from ._stats import Chunks, Params, SuffStats, estep_stats
+from ._stats import Params, SuffStats, check_loglik
 from .covariance import CovarianceModel
 from .covariance._base import EMPTY_FRACTION
+from .sources import DataSource
+
+__all__ = ["EMResult", "FitProgress", "Step", "check_loglik", "drive", "em_steps"]
 
 logger = logging.getLogger("gmmkit")
 
@@ -91,15 +96,6 @@ def m_step(
     return Params(weights, means, covariances, prec_chol)
 
 
-def check_loglik(value: float) -> None:
-    if not np.isfinite(value):
-        raise FitError(
-            "The log-likelihood is not finite: some rows have zero density under "
-            "every component (or the data hold values too large to square). "
-            "Scale the data, increase reg_covar, or use fewer components."
-        )
-
-
 def has_converged(
     convergence: str, tol: float, bound: float, previous: float, weight: float
 ) -> bool:
@@ -114,66 +110,110 @@ def has_converged(
     return abs(bound - previous) < tol
 
 
-def run_em(
-    chunks: Chunks,
+@dataclass(frozen=True)
+class FitProgress:
+    """What ``GaussianMixture(callback=...)`` receives after each EM iteration.
+
+    Attributes
+    ----------
+    init : int
+        Index of the initialisation (0 to ``n_init - 1``).
+    n_iter : int
+        Iterations so far in this initialisation (E-step passes for SQUAREM,
+        epochs for mini-batch EM).
+    lower_bound : float
+        Mean log-likelihood per (weighted) row of the parameters entering the
+        iteration, the number ``lower_bound_`` reports.
+    change : float
+        ``lower_bound`` minus that of the previous iteration.
+    """
+
+    init: int
+    n_iter: int
+    lower_bound: float
+    change: float
+
+
+@dataclass
+class Step:
+    """One iteration of an EM variant, as the driver sees it."""
+
+    #: Total log-likelihood and weight of the rows under ``entering``.
+    loglik: float
+    weight: float
+    #: Parameters whose log-likelihood this is, and those after the M-step.
+    entering: Params
+    params: Params
+    #: E-step passes used so far (the iteration count reported).
+    passes: int
+
+
+def em_steps(
+    source: DataSource,
     model: CovarianceModel,
+    params: Params,
+    reg_covar: float,
+    prior: ResolvedPrior | None = None,
+) -> Iterator[Step]:
+    """Plain EM: one E-step over the source, then the M-step, forever."""
+    passes = 0
+    while True:
+        stats = source.estep(model, params)
+        passes += 1
+        check_loglik(stats.loglik)
+        new = m_step(model, stats, reg_covar, params, prior)
+        yield Step(stats.loglik, stats.weight, params, new, passes)
+        params = new
+
+
+def drive(
+    steps: Iterator[Step],
     params: Params,
     *,
     tol: float,
     max_iter: int,
-    reg_covar: float,
     lower_bound: float = -np.inf,
-    on_iteration: Callable[[int, float, float], None] | None = None,
-    estep: Callable[[Chunks, CovarianceModel, Params], SuffStats] = estep_stats,
     convergence: str = "sklearn",
-    prior: ResolvedPrior | None = None,
-    accelerate: str | None = None,
+    callback: Callable[[FitProgress], None] | None = None,
+    init: int = 0,
 ) -> EMResult:
-    """Run EM from ``params`` for at most ``max_iter`` iterations.
+    """The one EM driver: run ``steps`` (plain EM, SQUAREM or mini-batch EM)
+    until the stopping rule holds or ``max_iter`` passes are used.
 
+    It records the history, applies the stopping rule and reports progress.
     ``convergence="sklearn"`` stops when the mean log-likelihood changed by
     less than ``tol``; ``"mclust"`` stops when the total log-likelihood ``l``
-    changed by at most ``tol * (1 + |l|)`` (mclust's rule, its ``tol`` 1e-5)
-    and, as mclust, returns the parameters whose log-likelihood passed that
-    test (no M-step after it).
-
-    ``estep`` computes the statistics of all chunks; sources that compute
-    them elsewhere (Dask blocks on a cluster) pass their own.
-
-    ``accelerate="squarem"`` runs SQUAREM (:mod:`gmmkit._squarem`) instead of
-    plain EM; ``max_iter`` then counts passes over the data (E-steps).
+    changed by at most ``tol * (1 + |l|)`` (mclust's rule, its ``tol``
+    1e-5) and, as mclust, returns the parameters whose log-likelihood passed
+    that test (no M-step after it).
     """
-    if accelerate == "squarem":
-        from ._squarem import run_squarem
-
-        out = run_squarem(
-            chunks, model, params, max_iter=max_iter, reg_covar=reg_covar,
-            lower_bound=lower_bound, on_iteration=on_iteration, estep=estep,
-            m_step=lambda stats, prev: m_step(model, stats, reg_covar, prev, prior),
-            check_loglik=check_loglik,
-            converged_by=functools.partial(has_converged, convergence, tol),
-        )
-        return EMResult(*out)
     history: list[float] = []
     lower_bounds: list[float] = []
     converged = False
     n_iter = 0
-    for n_iter in range(1, max_iter + 1):
-        previous_bound = lower_bound
-        stats = estep(chunks, model, params)
-        check_loglik(stats.loglik)
-        history.append(stats.loglik)
-        lower_bound = stats.loglik / stats.weight
-        lower_bounds.append(lower_bound)
-        entering, params = params, m_step(model, stats, reg_covar, params, prior)
-        change = lower_bound - previous_bound
-        if on_iteration is not None:
-            on_iteration(n_iter, lower_bound, change)
-        weight = stats.weight
-        done = has_converged(convergence, tol, lower_bound, previous_bound, weight)
-        if done and convergence == "mclust":
-            params = entering  # mclust keeps the parameters that passed the test
-        if done:
-            converged = True
-            break
+    if max_iter <= 0:
+        return EMResult(params, False, 0, lower_bound, history, lower_bounds)
+    try:
+        for step in steps:
+            previous_bound = lower_bound
+            lower_bound = step.loglik / step.weight
+            history.append(step.loglik)
+            lower_bounds.append(lower_bound)
+            n_iter = step.passes
+            params = step.params
+            change = lower_bound - previous_bound
+            if callback is not None:
+                callback(FitProgress(init, n_iter, lower_bound, change))
+            weight = step.weight
+            if has_converged(convergence, tol, lower_bound, previous_bound, weight):
+                converged = True
+                if convergence == "mclust":
+                    params = step.entering  # mclust keeps what passed the test
+                break
+            if n_iter >= max_iter:
+                break
+    finally:
+        close = getattr(steps, "close", None)
+        if close is not None:
+            close()
     return EMResult(params, converged, n_iter, lower_bound, history, lower_bounds)

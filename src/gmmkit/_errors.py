@@ -18,6 +18,7 @@ __all__ = [
     "InvalidParameterError",
     "MissingDependencyError",
     "ModelFileError",
+    "OutputError",
 ]
 
 
@@ -43,6 +44,10 @@ class FitError(GMMError, ValueError):
 
 class ModelFileError(GMMError, ValueError):
     """A model file cannot be read: missing, corrupt, invalid or too new."""
+
+
+class OutputError(GMMError, OSError):
+    """An output file cannot be written (missing folder, a folder's name...)."""
 
 
 class MissingDependencyError(GMMError, ImportError):

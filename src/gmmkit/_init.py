@@ -9,37 +9,26 @@ Responsibilities are produced chunk by chunk (``resp_of(start, stop)``), so no
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
 from . import _kernels
 from ._engine import m_step
+from ._hc import HCStart
 from ._prior import ResolvedPrior
-from ._stats import Params, SuffStats, resp_stats
+from ._stats import Params, Responsibilities, SuffStats, count_guard, resp_stats
 from .covariance import CovarianceModel
-from .sources import INIT_SAMPLE_SIZE, ArraySource, reservoir_sample
+from .sources import INIT_SAMPLE_SIZE, ArraySource, DataSource
 
 INIT_METHODS = ("kmeans", "k-means++", "random", "random_from_data", "hc")
 
-RespOf = Callable[[int, int], np.ndarray]
 
-
-def _one_hot(labels: np.ndarray, n_components: int) -> RespOf:
+def _one_hot(labels: np.ndarray, n_components: int) -> Responsibilities:
     """Responsibilities that put each row entirely in its labelled component."""
-
-    def resp_of(start: int, stop: int) -> np.ndarray:
-        lab = labels[start:stop]
-        out = np.zeros((lab.shape[0], n_components))
-        rows = np.nonzero(lab >= 0)[0]
-        out[rows, lab[rows]] = 1.0
-        return out
-
-    resp_of.labels = labels  # type: ignore[attr-defined]  # see resp_stats
-    return resp_of
+    return Responsibilities(n_components, labels=np.asarray(labels, dtype=np.intp))
 
 
-def _picked_rows(indices: np.ndarray, n_components: int) -> RespOf:
+def _picked_rows(indices: np.ndarray, n_components: int) -> Responsibilities:
     """Responsibilities giving component k all of row ``indices[k]`` only.
 
     A row may be picked by several components (k-means++ on data with
@@ -52,7 +41,7 @@ def _picked_rows(indices: np.ndarray, n_components: int) -> RespOf:
         out[indices[inside] - start, np.nonzero(inside)[0]] = 1.0
         return out
 
-    return resp_of
+    return Responsibilities(n_components, of=resp_of)
 
 
 def initial_resp(
@@ -60,7 +49,7 @@ def initial_resp(
     source: ArraySource,
     n_components: int,
     random_state: np.random.RandomState,
-) -> RespOf:
+) -> Responsibilities:
     """Starting responsibilities for ``init_params=method``."""
     n_samples = source.n_samples
     sw = source.sample_weight
@@ -95,25 +84,21 @@ def initial_resp(
             r = random_state.uniform(size=(stop - start, n_components))
             return r / r.sum(axis=1)[:, None]
 
-        return resp_of
+        return Responsibilities(n_components, of=resp_of)
     if method == "hc":
         # mclust's start: model-based hierarchical clustering (see _hc.py) of
         # the rows with positive weight (their weights are not used), on a
         # random subset of them when there are more than HC_SUBSET.
-        from ._hc import HCStart
-
         rows = None if sw is None else np.nonzero(sw > 0)[0]
         labels = HCStart(source.X, random_state, rows).labels(n_components)
-        hc_resp = _one_hot(labels, n_components)
-        hc_resp.subset_start = True  # type: ignore[attr-defined]
-        return hc_resp
+        return Responsibilities(n_components, labels=labels, subset=True)
     raise AssertionError(method)  # validated by the estimator
 
 
 def params_from_resp(
-    source: ArraySource,
+    source: DataSource,
     model: CovarianceModel,
-    resp_of: RespOf,
+    resp: Responsibilities,
     n_components: int,
     reg_covar: float,
     prior: ResolvedPrior | None = None,
@@ -129,12 +114,12 @@ def params_from_resp(
     _, X0, w0 = first
     centre = (w0 @ X0) / w0.sum() if w0.sum() > 0 else X0.mean(axis=0)
     centres = np.repeat(centre[None, :], n_components, axis=0)
-    stats = resp_stats(source, resp_of, centres, model.moments)
+    stats = resp_stats(source, resp, centres, model.moments)
     params = m_step(model, stats, reg_covar, previous=None, prior=prior)
     # scikit-learn divides the first counts by the total weight without
     # renormalising; keep that so both libraries start from the same point.
-    nk = stats.n + 10 * np.finfo(np.float64).eps
-    if getattr(resp_of, "subset_start", False):
+    nk = stats.n + count_guard(stats.weight, stats.rows)
+    if resp.subset:
         # init_params="hc" on a subset of a long array: rows outside the
         # subset carry no responsibility, the weights are the subset's (mclust).
         params.weights = nk / nk.sum()
@@ -148,22 +133,6 @@ def params_from_resp(
 # --------------------------------------------------------------------------
 
 StatsOf = Callable[[np.ndarray, np.ndarray], SuffStats]
-
-
-def collect_stats(source: Any, stats_of: StatsOf) -> SuffStats:
-    """Sum ``stats_of(X_chunk, w_chunk)`` over every chunk of ``source``.
-
-    A source that computes elsewhere (Dask) provides ``map_reduce_stats``.
-    """
-    remote = getattr(source, "map_reduce_stats", None)
-    if remote is not None:
-        return remote(stats_of)
-    total: SuffStats | None = None
-    for _, X, w in source:
-        part = stats_of(X, w)
-        total = part if total is None else total + part
-    assert total is not None
-    return total
 
 
 def _nearest_centre_stats(centres: np.ndarray, moments: str) -> StatsOf:
@@ -198,7 +167,7 @@ def _nearest_centre_stats(centres: np.ndarray, moments: str) -> StatsOf:
 
 def sampled_start(
     method: str,
-    source: Any,
+    source: DataSource,
     model: CovarianceModel,
     n_components: int,
     reg_covar: float,
@@ -214,20 +183,17 @@ def sampled_start(
     rows gives the starting parameters.  Used for streamed sources and for
     in-memory arrays above ``SAMPLED_INIT_THRESHOLD`` rows.
     """
-    draw = getattr(source, "sample_rows", None)
-    if draw is not None:
-        Xs = draw(sample_size, random_state)
-    else:
-        Xs, _, _ = reservoir_sample(source, sample_size, random_state)
-        Xs = Xs.astype(np.float64, copy=False)
+    Xs = source.sample_rows(sample_size, random_state)
     sample = ArraySource(Xs, None, max(1, Xs.shape[0]))
     resp_of = initial_resp(method, sample, n_components, random_state)
     params = params_from_resp(sample, model, resp_of, n_components, reg_covar)
     if method != "kmeans":
         return params
-    stats = collect_stats(source, _nearest_centre_stats(params.means, model.moments))
+    stats = source.map_reduce_stats(
+        _nearest_centre_stats(params.means, model.moments)
+    )
     if (stats.n <= 0).any():  # a centre no row is nearest to: keep the sample fit
         return params
     refined = m_step(model, stats, reg_covar, previous=None)
-    refined.weights = (stats.n + 10 * np.finfo(np.float64).eps) / stats.weight
+    refined.weights = (stats.n + count_guard(stats.weight, stats.rows)) / stats.weight
     return refined

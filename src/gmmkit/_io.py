@@ -1,4 +1,5 @@
-"""Model files: :meth:`GaussianMixture.save` and :func:`gmmkit.load`.
+"""Model files: the format, written by :meth:`GaussianMixture.save` and read
+by :func:`gmmkit.load` (:mod:`gmmkit.persistence`, which builds the estimator).
 
 The format (version 1)
 ----------------------
@@ -46,16 +47,16 @@ import datetime as _dt
 import io
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ._atomic import atomic_write
 from ._errors import ModelFileError
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "load", "save"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "read_metadata", "save"]
 
 FORMAT_NAME = "gmmkit-model"
 FORMAT_VERSION = 1
@@ -65,7 +66,7 @@ _META = "__gmmkit__"
 _DATA = ""
 _KINDS = ("GaussianMixture",)
 #: Attributes every fitted GaussianMixture file must hold.
-_REQUIRED = (
+REQUIRED_ATTRIBUTES = (
     "weights_",
     "means_",
     "covariances_",
@@ -132,11 +133,11 @@ def _encode(value: Any, key: str, arrays: dict[str, np.ndarray]) -> dict[str, An
     raise _Unstorable(f"a {cls.__name__} object")
 
 
-def _decode(desc: Any, members: dict[str, np.ndarray], path: Path, what: str) -> Any:
+def decode(desc: Any, members: dict[str, np.ndarray], path: Path, what: str) -> Any:
     """Inverse of :func:`_encode`; builds only plain values, arrays and gmmkit
     dataclasses (never arbitrary objects)."""
     if not isinstance(desc, dict) or not isinstance(desc.get("t"), str):
-        raise _fail(path, f"{what} has no valid type descriptor.")
+        raise fail(path, f"{what} has no valid type descriptor.")
     t = desc["t"]
     if t == "none":
         return None
@@ -144,20 +145,20 @@ def _decode(desc: Any, members: dict[str, np.ndarray], path: Path, what: str) ->
         v = desc.get("v")
         ok = {"bool": (bool,), "int": (int,), "str": (str,)}[t]
         if not isinstance(v, ok) or (t == "int" and isinstance(v, bool)):
-            raise _fail(path, f"{what} should be a {t}; got {v!r}.")
+            raise fail(path, f"{what} should be a {t}; got {v!r}.")
         return v
     if t in ("float", "array", "floats"):
         key = desc.get("a")
         name = _DATA + str(key)
         if name not in members:
-            raise _fail(path, f"the array of {what} ({key!r}) is missing.")
+            raise fail(path, f"the array of {what} ({key!r}) is missing.")
         arr = members[name]
         if arr.dtype.kind not in "biuf":
-            raise _fail(path, f"{what} is not numeric (dtype {arr.dtype}).")
+            raise fail(path, f"{what} is not numeric (dtype {arr.dtype}).")
         if t == "array":
             return arr
         if arr.dtype.kind != "f" or arr.ndim != (0 if t == "float" else 1):
-            raise _fail(
+            raise fail(
                 path,
                 f"{what} has shape {arr.shape} and dtype {arr.dtype}; "
                 f"expected a {'scalar' if t == 'float' else 'vector'} of floats.",
@@ -169,17 +170,17 @@ def _decode(desc: Any, members: dict[str, np.ndarray], path: Path, what: str) ->
     if t == "seq":
         raw = desc.get("items")
         if not isinstance(raw, list):
-            raise _fail(path, f"{what} has no items list.")
-        seq = [_decode(d, members, path, f"{what}[{i}]") for i, d in enumerate(raw)]
+            raise fail(path, f"{what} has no items list.")
+        seq = [decode(d, members, path, f"{what}[{i}]") for i, d in enumerate(raw)]
         return tuple(seq) if desc.get("tuple") else seq
     if t == "dict":
         raw = desc.get("items")
         if not isinstance(raw, dict):
-            raise _fail(path, f"{what} has no items object.")
-        return {k: _decode(d, members, path, f"{what}[{k!r}]") for k, d in raw.items()}
+            raise fail(path, f"{what} has no items object.")
+        return {k: decode(d, members, path, f"{what}[{k!r}]") for k, d in raw.items()}
     if t == "dataclass":
         return _decode_dataclass(desc, members, path, what)
-    raise _fail(path, f"{what} has unknown type {t!r}.")
+    raise fail(path, f"{what} has unknown type {t!r}.")
 
 
 def _decode_dataclass(
@@ -190,7 +191,7 @@ def _decode_dataclass(
     qualified = desc.get("cls")
     fields = desc.get("fields")
     if not isinstance(qualified, str) or not isinstance(fields, dict):
-        raise _fail(path, f"{what} is a malformed dataclass entry.")
+        raise fail(path, f"{what} is a malformed dataclass entry.")
     module_name, _, cls_name = qualified.rpartition(".")
     cls = None
     if module_name.startswith("gmmkit.") and cls_name.isidentifier():
@@ -199,15 +200,15 @@ def _decode_dataclass(
         except ImportError:
             cls = None
     if cls is None or not dataclasses.is_dataclass(cls) or not isinstance(cls, type):
-        raise _fail(path, f"{what}: {qualified!r} is not a gmmkit dataclass.")
+        raise fail(path, f"{what}: {qualified!r} is not a gmmkit dataclass.")
     known = {f.name for f in dataclasses.fields(cls)}
     if set(fields) - known:
-        raise _fail(path, f"{what}: unknown fields {sorted(set(fields) - known)}.")
-    values = {k: _decode(d, members, path, f"{what}.{k}") for k, d in fields.items()}
+        raise fail(path, f"{what}: unknown fields {sorted(set(fields) - known)}.")
+    values = {k: decode(d, members, path, f"{what}.{k}") for k, d in fields.items()}
     try:
         return cls(**values)
     except (TypeError, ValueError) as exc:
-        raise _fail(path, f"{what} is invalid ({exc}).") from None
+        raise fail(path, f"{what} is invalid ({exc}).") from None
 
 
 # ----------------------------------------------------------------- writing
@@ -245,7 +246,7 @@ def _param_entries(
 def _metadata(
     estimator: Any, attrs: dict[str, Any], params: dict[str, Any], dropped: list[str]
 ) -> dict[str, Any]:
-    from . import __version__
+    from ._version import __version__
     from .covariance import get_model
 
     model = estimator._model()
@@ -316,40 +317,16 @@ def save(estimator: Any, path: str | os.PathLike[str]) -> Path:
             handle.flush()
             os.fsync(handle.fileno())
 
-    atomic_write(path, write)
-    return path
-
-
-def atomic_write(path: str | os.PathLike[str], write: Any) -> Path:
-    """Call ``write(tmp_name)`` on a new file next to ``path``, then move it
-    over ``path`` with :func:`os.replace`; on any failure the temporary file
-    is removed and ``path`` is untouched.  The file gets the usual permissions
-    (``0o666`` less the umask)."""
-    path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic_write(path, write, ModelFileError)
     return path
 
 
 # ----------------------------------------------------------------- reading
-def _fail(path: Path, what: str) -> ModelFileError:
+def fail(path: Path, what: str) -> ModelFileError:
     return ModelFileError(f"{path} is not a valid gmmkit model file: {what}")
 
 
-def _read_members(path: Path) -> dict[str, np.ndarray]:
+def read_members(path: Path) -> dict[str, np.ndarray]:
     try:
         data = path.read_bytes()
     except IsADirectoryError:
@@ -357,9 +334,9 @@ def _read_members(path: Path) -> dict[str, np.ndarray]:
     except FileNotFoundError:
         raise ModelFileError(f"Model file {path} does not exist.") from None
     if not data:
-        raise _fail(path, "the file is empty (0 bytes).")
+        raise fail(path, "the file is empty (0 bytes).")
     if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise _fail(
+        raise fail(
             path,
             "it is not an .npz/zip archive (truncated, corrupt, or another kind "
             "of file). Save models with model.save(path).",
@@ -371,39 +348,39 @@ def _read_members(path: Path) -> dict[str, np.ndarray]:
                 members[name] = archive[name]
     except ValueError as exc:
         if "allow_pickle" in str(exc) or "pickle" in str(exc).lower():
-            raise _fail(
+            raise fail(
                 path,
                 "it holds pickled Python objects, which gmmkit never loads "
                 "(loading them could execute code).",
             ) from None
-        raise _fail(path, f"a member cannot be read ({exc}).") from None
+        raise fail(path, f"a member cannot be read ({exc}).") from None
     except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
-        raise _fail(path, f"the archive is damaged ({exc}).") from None
+        raise fail(path, f"the archive is damaged ({exc}).") from None
     except Exception as exc:  # noqa: BLE001 - zlib.error and friends
-        raise _fail(
+        raise fail(
             path, f"the archive is damaged ({type(exc).__name__}: {exc})."
         ) from None
     return members
 
 
-def _read_metadata(path: Path, members: dict[str, np.ndarray]) -> dict[str, Any]:
+def read_metadata_of(path: Path, members: dict[str, np.ndarray]) -> dict[str, Any]:
     raw = members.get(_META)
     if raw is None:
-        raise _fail(
+        raise fail(
             path,
             f"no {_META!r} metadata member (an .npz file not written by gmmkit).",
         )
     if raw.dtype != np.uint8 or raw.ndim != 1:
-        raise _fail(path, "the metadata member is not UTF-8 bytes.")
+        raise fail(path, "the metadata member is not UTF-8 bytes.")
     try:
         meta = json.loads(raw.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _fail(path, f"the metadata is not valid JSON ({exc}).") from None
+        raise fail(path, f"the metadata is not valid JSON ({exc}).") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
-        raise _fail(path, f"its metadata does not say format {FORMAT_NAME!r}.")
+        raise fail(path, f"its metadata does not say format {FORMAT_NAME!r}.")
     version = meta.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise _fail(path, f"format_version {version!r} is not a positive integer.")
+        raise fail(path, f"format_version {version!r} is not a positive integer.")
     if version > FORMAT_VERSION:
         from . import __version__
 
@@ -413,134 +390,16 @@ def _read_metadata(path: Path, members: dict[str, np.ndarray]) -> dict[str, Any]
             f"versions up to {FORMAT_VERSION}. Upgrade gmmkit to load it."
         )
     if meta.get("kind") not in _KINDS:
-        raise _fail(
+        raise fail(
             path, f"model kind {meta.get('kind')!r} is not one of {list(_KINDS)}."
         )
     for key in ("params", "attributes"):
         if not isinstance(meta.get(key), dict):
-            raise _fail(path, f"the metadata has no {key!r} object.")
+            raise fail(path, f"the metadata has no {key!r} object.")
     return meta
-
-
-def _check_parameters(path: Path, est: Any) -> None:
-    """Shapes and values of the restored parameters, against the model."""
-    arrays = (
-        "weights_",
-        "means_",
-        "covariances_",
-        "precisions_cholesky_",
-        "precisions_",
-    )
-    for name in arrays:
-        if not isinstance(getattr(est, name), np.ndarray):
-            raise _fail(path, f"{name} is not an array.")
-    if not isinstance(est.n_features_in_, int) or not isinstance(est.n_components, int):
-        raise _fail(path, "n_features_in_ and n_components must be integers.")
-    model = est._model()
-    weights = est.weights_
-    means = est.means_
-    if means.ndim != 2 or means.dtype.kind != "f":
-        raise _fail(path, f"means_ must be a 2-D float array; got shape {means.shape}.")
-    k, d = means.shape
-    if k != est.n_components:
-        raise _fail(
-            path, f"means_ has {k} rows but n_components is {est.n_components}."
-        )
-    if d != est.n_features_in_:
-        raise _fail(
-            path, f"means_ has {d} columns but n_features_in_ is {est.n_features_in_}."
-        )
-    expected = {
-        "weights_": (k,),
-        "covariances_": model.native_shape(k, d),
-        "precisions_cholesky_": model.native_shape(k, d),
-        "precisions_": model.native_shape(k, d),
-    }
-    for name, shape in expected.items():
-        arr = getattr(est, name)
-        if tuple(arr.shape) != tuple(shape):
-            raise _fail(
-                path,
-                f"{name} has shape {tuple(arr.shape)}; a {model.name} model with "
-                f"{k} components and {d} features needs {tuple(shape)}.",
-            )
-    for name in arrays:
-        arr = getattr(est, name)
-        if arr.dtype.kind != "f" or not np.isfinite(arr).all():
-            raise _fail(path, f"{name} holds non-finite or non-float values.")
-    if (weights < 0).any() or not np.isclose(weights.sum(), 1.0, atol=1e-6):
-        raise _fail(path, "weights_ must be non-negative and sum to 1.")
-
-
-def load(path: str | os.PathLike[str]) -> Any:
-    """Read a model written by :meth:`GaussianMixture.save`.
-
-    Never executes code from the file (no pickle).
-
-    Raises
-    ------
-    ModelFileError
-        The file is missing, empty, truncated, corrupt, of a newer format
-        version, not a gmmkit model, or holds invalid parameters.
-    """
-    from .covariance import get_model
-    from .mixture import GaussianMixture
-
-    path = Path(path)
-    members = _read_members(path)
-    meta = _read_metadata(path, members)
-    est = GaussianMixture()
-    known = est.get_params(deep=False)
-    unknown = sorted(set(meta["params"]) - set(known))
-    if unknown:
-        raise _fail(
-            path,
-            f"unknown parameter(s) {unknown} (written by a newer gmmkit?).",
-        )
-    params = {
-        name: _decode(desc, members, path, f"parameter {name!r}")
-        for name, desc in meta["params"].items()
-    }
-    try:
-        est.set_params(**params)
-    except (TypeError, ValueError) as exc:
-        raise _fail(path, f"its parameters are invalid ({exc}).") from None
-    attrs = meta["attributes"]
-    for name in _REQUIRED:
-        if name not in attrs:
-            raise _fail(path, f"the fitted attribute {name!r} is missing.")
-    for name, desc in attrs.items():
-        if not isinstance(name, str) or not name.endswith("_") or name.startswith("_"):
-            raise _fail(path, f"{name!r} is not a fitted attribute name.")
-        setattr(est, name, _decode(desc, members, path, f"attribute {name!r}"))
-    cov = meta.get("covariance_type", {})
-    fitted = cov.get("fitted") if isinstance(cov, dict) else None
-    try:
-        if not isinstance(fitted, str):
-            raise TypeError(fitted)
-        get_model(fitted)
-    except Exception:  # noqa: BLE001 - InvalidParameterError
-        raise _fail(
-            path,
-            f"covariance type {fitted!r} is not known to this gmmkit.",
-        ) from None
-    est._fitted_covariance_type = fitted
-    feature_names = meta.get("feature_names")
-    if feature_names is not None:
-        if (
-            not isinstance(feature_names, list)
-            or len(feature_names) != est.n_features_in_
-            or not all(isinstance(n, str) for n in feature_names)
-        ):
-            raise _fail(path, "feature_names must list one name per feature.")
-        est.feature_names_in_ = np.asarray(feature_names, dtype=object)
-    _check_parameters(path, est)
-    est.training_summary_ = dict(meta.get("training") or {})
-    est.training_summary_["gmmkit_version"] = meta.get("gmmkit_version")
-    return est
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The JSON metadata of a model file (validated as :func:`load` does)."""
     path = Path(path)
-    return _read_metadata(path, _read_members(path))
+    return read_metadata_of(path, read_members(path))

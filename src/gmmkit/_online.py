@@ -22,43 +22,16 @@ lost to cancellation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._engine import EMResult, check_loglik, m_step
-from ._stats import Params, SuffStats, estep_stats
+from ._engine import Step, m_step
+from ._stats import Params, SuffStats, check_loglik, estep_stats
 from .covariance import CovarianceModel
-
-
-def recentre(stats: SuffStats, centres: np.ndarray) -> SuffStats:
-    """The same statistics taken about other per-component ``centres``.
-
-    ``sum r (x - c') = s1 + n d`` and ``sum r (x - c')(x - c')^T = s2 + s1 d^T
-    + d s1^T + n d d^T`` with ``d = c - c'`` (exact).
-    """
-    d = stats.centres - centres
-    s1 = stats.s1 + stats.n[:, None] * d
-    if stats.s2.ndim == 3:
-        cross = np.einsum("ki,kj->kij", stats.s1, d)
-        s2 = (
-            stats.s2
-            + cross
-            + cross.transpose(0, 2, 1)
-            + stats.n[:, None, None] * np.einsum("ki,kj->kij", d, d)
-        )
-    else:
-        s2 = stats.s2 + 2.0 * stats.s1 * d + stats.n[:, None] * d * d
-    return SuffStats(
-        np.array(centres, dtype=np.float64),
-        stats.n.copy(),
-        s1,
-        s2,
-        stats.loglik,
-        stats.weight,
-        stats.rows,
-    )
+from .sources import DataSource
 
 
 @dataclass
@@ -71,8 +44,10 @@ class OnlineState:
     s2: np.ndarray
     #: Number of updates blended in so far (the first batch is update 0).
     n_updates: int
-    #: Total weight (rows) seen.
+    #: Total weight seen.
     weight_seen: float
+    #: Rows seen (the mean row weight scales the count guard, see _stats).
+    rows_seen: int = 0
 
     @classmethod
     def from_stats(cls, stats: SuffStats) -> OnlineState:
@@ -84,22 +59,67 @@ class OnlineState:
             stats.s2 / w,
             0,
             w,
+            stats.rows,
+        )
+
+    @classmethod
+    def from_fitted(
+        cls,
+        model: CovarianceModel,
+        params: Params,
+        reg_covar: float,
+        rows: int,
+        batch_rows: int,
+    ) -> OnlineState:
+        """The running statistics of a model fitted by exact EM on ``rows``
+        rows, to be continued by batches of ``batch_rows`` rows.
+
+        At a fixed point of EM the statistics per unit weight are ``pi_k``,
+        zero first moments about the means and ``pi_k (Sigma_k - reg I)``
+        (the scatter the M-step turned into ``Sigma_k``), so an M-step on
+        them returns the fitted parameters.  The fit's rows count as
+        ``ceil(rows / batch_rows)`` updates already made: the first batch
+        blends in with the step size its place in such a stream would give,
+        instead of replacing the model.
+        """
+        k, d = params.means.shape
+        cov = model.dense(params.covariances, k, d) - reg_covar * np.eye(d)
+        w = params.weights
+        s2 = w[:, None, None] * cov
+        if model.moments != "full":
+            s2 = np.diagonal(s2, axis1=1, axis2=2).copy()
+        return cls(
+            np.array(params.means, dtype=np.float64),
+            np.array(w, dtype=np.float64),
+            np.zeros((k, d)),
+            s2,
+            max(1, math.ceil(rows / max(batch_rows, 1))) - 1,
+            float(rows),
+            int(rows),
         )
 
     def blend(self, stats: SuffStats, eta: float) -> None:
         """``S <- (1 - eta) S + eta * stats / stats.weight``."""
-        s = recentre(stats, self.centres)
+        s = stats.recentred(self.centres)
         w = stats.weight
         self.n = (1.0 - eta) * self.n + eta * (s.n / w)
         self.s1 = (1.0 - eta) * self.s1 + eta * (s.s1 / w)
         self.s2 = (1.0 - eta) * self.s2 + eta * (s.s2 / w)
         self.n_updates += 1
         self.weight_seen += w
+        self.rows_seen += stats.rows
 
     def as_stats(self) -> SuffStats:
         """The running statistics scaled to the weight seen (for the M-step)."""
         w = self.weight_seen
-        return SuffStats(self.centres, self.n * w, self.s1 * w, self.s2 * w, weight=w)
+        return SuffStats(
+            self.centres,
+            self.n * w,
+            self.s1 * w,
+            self.s2 * w,
+            weight=w,
+            rows=self.rows_seen,
+        )
 
 
 def step_size(t: int, decay: float, offset: float) -> float:
@@ -117,7 +137,7 @@ def first_update(
     """Statistics of the first batch under the starting parameters (eta = 1)."""
     stats = estep_stats([(0, X, w)], model, params)
     check_loglik(stats.loglik)
-    state = OnlineState.from_stats(recentre(stats, params.means))
+    state = OnlineState.from_stats(stats.recentred(params.means))
     new = m_step(model, state.as_stats(), reg_covar, params)
     return new, state, stats.loglik / stats.weight
 
@@ -141,34 +161,29 @@ def update(
     return new, stats.loglik / stats.weight
 
 
-def minibatch_em(
-    chunks: Iterable[tuple[int, np.ndarray, np.ndarray]],
+def minibatch_steps(
+    source: DataSource,
     model: CovarianceModel,
     params: Params,
-    *,
-    tol: float,
-    max_iter: int,
     reg_covar: float,
     decay: float,
     offset: float,
-) -> EMResult:
-    """Stepwise EM over the chunks of a source, ``max_iter`` epochs at most.
+) -> Iterator[Step]:
+    """Stepwise EM over the chunks of a source, one :class:`Step` per epoch.
 
     Every chunk is one mini-batch (its size is the source's chunk size, the
-    estimator's ``batch_size``).  An epoch is one pass; the epoch's mean
+    estimator's ``batch_size``).  An epoch is one pass; the epoch's total
     log-likelihood (each batch scored under the parameters current when it
-    was read) is the convergence criterion, with ``tol`` as in exact EM.
+    was read) is what the driver's stopping rule sees, with ``tol`` as in
+    exact EM.
     """
     state: OnlineState | None = None
-    history: list[float] = []
-    bounds: list[float] = []
-    bound = -np.inf
-    converged = False
-    n_iter = 0
-    for _ in range(max_iter):
-        n_iter += 1
+    epoch = 0
+    while True:
+        epoch += 1
+        entering = params
         total = weight = 0.0
-        for _, X, w in chunks:
+        for _, X, w in source:
             if not w.any():
                 continue
             if state is None:
@@ -180,10 +195,4 @@ def minibatch_em(
             batch_weight = float(w.sum())
             total += mean_ll * batch_weight
             weight += batch_weight
-        history.append(total)
-        previous, bound = bound, total / weight
-        bounds.append(bound)
-        if abs(bound - previous) < tol:
-            converged = True
-            break
-    return EMResult(params, converged, n_iter, bound, history, bounds)
+        yield Step(total, weight, entering, params, epoch)

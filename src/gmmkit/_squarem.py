@@ -24,13 +24,16 @@ and MAP fits with a prior are refused.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 
 import numpy as np
 
+from ._engine import Step, m_step
 from ._errors import FitError
-from ._stats import Chunks, Params, SuffStats
+from ._prior import ResolvedPrior
+from ._stats import Params, check_loglik
 from .covariance import CovarianceModel
+from .sources import DataSource
 
 #: mclust names of the models SQUAREM may extrapolate (unconstrained or
 #: linearly constrained covariances).
@@ -60,57 +63,41 @@ def _from_vector(
     return Params(w, means, cov, prec_chol)
 
 
-def run_squarem(
-    chunks: Chunks,
+def squarem_steps(
+    source: DataSource,
     model: CovarianceModel,
     params: Params,
-    *,
-    max_iter: int,
     reg_covar: float,
-    lower_bound: float,
-    on_iteration: Callable[[int, float, float], None] | None,
-    estep: Callable[[Chunks, CovarianceModel, Params], SuffStats],
-    m_step: Callable[[SuffStats, Params], Params],
-    check_loglik: Callable[[float], None],
-    converged_by: Callable[[float, float, float], bool],
-) -> tuple[Params, bool, int, float, list[float], list[float]]:
-    """EM accelerated by SQUAREM; ``max_iter`` counts E-step passes.
+    max_passes: int,
+    prior: ResolvedPrior | None = None,
+) -> Iterator[Step]:
+    """SQUAREM as EM steps for :func:`gmmkit._engine.drive`.
 
-    Returns ``(params, converged, passes, lower_bound, history,
-    lower_bounds)`` where ``history`` / ``lower_bounds`` hold the (never
-    decreasing) log-likelihoods of the accepted points, in order.
+    A step is yielded at every accepted point (its log-likelihood never
+    decreases); ``passes`` counts E-steps, including those of rejected
+    jumps, and the iterator ends once ``max_passes`` are used.
     """
-    history: list[float] = []
-    bounds: list[float] = []
     passes = 0
-    state = {"bound": lower_bound}
 
-    def visit(p: Params) -> tuple[SuffStats, bool]:
-        """E-step at an accepted point; True when converged there."""
+    def visit(p: Params) -> Step:
         nonlocal passes
         passes += 1
-        stats = estep(chunks, model, p)
+        stats = source.estep(model, p)
         check_loglik(stats.loglik)
-        bound = stats.loglik / stats.weight
-        previous = state["bound"]
-        history.append(stats.loglik)
-        bounds.append(bound)
-        state["bound"] = bound
-        if on_iteration is not None:
-            on_iteration(passes, bound, bound - previous)
-        return stats, converged_by(bound, previous, stats.weight)
+        after = m_step(model, stats, reg_covar, p, prior)
+        return Step(stats.loglik, stats.weight, p, after, passes)
 
     t0 = params
-    while passes < max_iter:
-        s0, done = visit(t0)
-        t1 = m_step(s0, t0)
-        if done or passes >= max_iter:
-            return t1, done, passes, state["bound"], history, bounds
-        s1, done = visit(t1)
-        t2 = m_step(s1, t1)
-        if done or passes >= max_iter:
-            return t2, done, passes, state["bound"], history, bounds
-        bound1 = bounds[-1]
+    while passes < max_passes:
+        step = visit(t0)
+        yield step
+        t1 = step.params
+        if passes >= max_passes:
+            return
+        step = visit(t1)
+        yield step
+        t2 = step.params
+        bound1 = step.loglik / step.weight
         v0, v1, v2 = _vector(t0), _vector(t1), _vector(t2)
         r = [b - a for a, b in zip(v0, v1, strict=True)]
         v = [c - 2 * b + a for a, b, c in zip(v0, v1, v2, strict=True)]
@@ -120,7 +107,7 @@ def run_squarem(
         alpha = min(alpha, -1.0)
         accepted = None
         for _ in range(_MAX_BACKTRACK + 1):
-            if alpha == -1.0 or passes >= max_iter:
+            if alpha == -1.0 or passes >= max_passes:
                 break
             jump = [
                 a - 2 * alpha * dr + alpha * alpha * dv
@@ -131,7 +118,7 @@ def run_squarem(
             candidate = _from_vector(jump, model, reg_covar)
             if candidate is not None:
                 passes += 1
-                stats = estep(chunks, model, candidate)
+                stats = source.estep(model, candidate)
                 ll = stats.loglik / stats.weight if stats.weight > 0 else -np.inf
                 if np.isfinite(stats.loglik) and ll >= bound1:
                     accepted = (candidate, stats)
@@ -143,17 +130,6 @@ def run_squarem(
             t0 = t2
             continue
         candidate, stats = accepted
-        previous = state["bound"]
-        bound = stats.loglik / stats.weight
-        history.append(stats.loglik)
-        bounds.append(bound)
-        state["bound"] = bound
-        if on_iteration is not None:
-            on_iteration(passes, bound, bound - previous)
-        nxt = m_step(stats, candidate)
-        if converged_by(bound, previous, stats.weight) or passes >= max_iter:
-            return nxt, converged_by(bound, previous, stats.weight), passes, bound, (
-                history
-            ), bounds
+        nxt = m_step(model, stats, reg_covar, candidate, prior)
+        yield Step(stats.loglik, stats.weight, candidate, nxt, passes)
         t0 = nxt
-    return t0, False, passes, state["bound"], history, bounds

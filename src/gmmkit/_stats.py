@@ -20,17 +20,27 @@ log-densities are shift invariant, so this only removes rounding error.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import _kernels
+from ._errors import FitError
 from .covariance import CovarianceModel
 
 # scikit-learn adds this to every n_k so that an empty component divides by a
-# tiny number instead of zero; keeping it makes fits agree to rounding.
+# tiny number instead of zero; keeping it makes fits agree to rounding.  gmmkit
+# scales it by the mean weight of a row (1 for unweighted data, so the same
+# number as scikit-learn's), which keeps results independent of the overall
+# scale of ``sample_weight``: weights all 1e-20 fit as weights all 1.
 _NK_EPS = 10 * np.finfo(np.float64).eps
+
+
+def count_guard(weight: float, rows: int) -> float:
+    """The ``10 eps`` added to each count, scaled by the mean row weight."""
+    return _NK_EPS * (weight / rows if rows > 0 and weight > 0 else 1.0)
 
 #: A source of chunks: iterating it yields (first_row, X_chunk, w_chunk).
 Chunks = Iterable[tuple[int, np.ndarray, np.ndarray]]
@@ -59,6 +69,29 @@ class Params:
         with np.errstate(over="ignore"):
             rounded = centre.astype(np.float32).astype(np.float64)
         return np.where(np.isfinite(rounded), rounded, centre)
+
+
+def information_criteria(
+    loglik: float, n_parameters: int, n_samples: int, log_map: float = 0.0
+) -> tuple[float, float, float]:
+    """``(bic, aic, icl)`` in scikit-learn's orientation (lower is better).
+
+    ``bic = -2 l + p log n``, ``aic = -2 l + 2 p`` and ``icl = bic - 2
+    log_map`` with ``log_map = sum_i log max_k P(k | x_i)`` (mclust's ICL,
+    sign flipped as its BIC).
+    """
+    bic = -2.0 * loglik + n_parameters * math.log(n_samples)
+    return bic, -2.0 * loglik + 2.0 * n_parameters, bic - 2.0 * log_map
+
+
+def check_loglik(value: float) -> None:
+    """FitError unless a total log-likelihood is finite."""
+    if not np.isfinite(value):
+        raise FitError(
+            "The log-likelihood is not finite: some rows have zero density under "
+            "every component (or the data hold values too large to square). "
+            "Scale the data, increase reg_covar, or use fewer components."
+        )
 
 
 def moved_moments(
@@ -126,6 +159,15 @@ class SuffStats:
         out += other
         return out
 
+    def recentred(self, centres: np.ndarray) -> SuffStats:
+        """The same statistics taken about other per-component ``centres``
+        (exact: :func:`moved_moments` by the difference of the centres)."""
+        centres = np.array(centres, dtype=np.float64)
+        s1, s2 = moved_moments(self.n, self.s1, self.s2, centres - self.centres)
+        return SuffStats(
+            centres, self.n.copy(), s1, s2, self.loglik, self.weight, self.rows
+        )
+
     def means_and_scatter(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Return ``(nk, means, scatter)`` with scatter about the new means.
 
@@ -133,7 +175,7 @@ class SuffStats:
         ``s2 - s1 d^T - d s1^T + n d d^T`` with ``d = means - centres``, the
         exact re-centring of the shifted moments.
         """
-        nk = self.n + _NK_EPS
+        nk = self.n + count_guard(self.weight, self.rows)
         delta = self.s1 / nk[:, None]
         means = self.centres + delta
         scatter = moved_moments(self.n, self.s1, self.s2, delta)[1]
@@ -503,24 +545,49 @@ def estep_stats(chunks: Chunks, model: CovarianceModel, params: Params) -> SuffS
     return stats
 
 
+@dataclass
+class Responsibilities:
+    """Starting responsibilities, produced chunk by chunk (no (n, K) array).
+
+    Either ``labels`` (hard labels per row, -1: no component) or ``of``
+    (``of(start, stop)`` gives rows ``start:stop``'s responsibilities).
+    ``subset`` marks a start computed on a subset of the rows (rows outside
+    it carry no responsibility; the weights are then the subset's).
+    """
+
+    n_components: int
+    of: Callable[[int, int], np.ndarray] | None = None
+    labels: np.ndarray | None = None
+    subset: bool = False
+
+    def __call__(self, start: int, stop: int) -> np.ndarray:
+        if self.of is not None:
+            return self.of(start, stop)
+        assert self.labels is not None
+        lab = self.labels[start:stop]
+        out = np.zeros((lab.shape[0], self.n_components))
+        rows = np.nonzero(lab >= 0)[0]
+        out[rows, lab[rows]] = 1.0
+        return out
+
+
 def resp_stats(
     chunks: Chunks,
-    resp_of: Callable[[int, int], np.ndarray],
+    resp: Responsibilities,
     centres: np.ndarray,
     moments: str,
 ) -> SuffStats:
-    """Statistics from given responsibilities ``resp_of(start, stop)``."""
+    """Statistics from given responsibilities (one M-step's input)."""
     stats = SuffStats.zeros(centres, moments)
     shift = centres.mean(axis=0)
     centres_s = centres - shift
-    labels = getattr(resp_of, "labels", None)  # hard labels (-1: no component)
     for start, X, w in chunks:
-        if labels is None:
-            resp = resp_of(start, start + X.shape[0])
-            _accumulate(stats, X - shift, resp * w[:, None], centres_s)
+        if resp.labels is None:
+            r = resp(start, start + X.shape[0])
+            _accumulate(stats, X - shift, r * w[:, None], centres_s)
         else:
             _accumulate_labels(
-                stats, X - shift, w, labels[start : start + X.shape[0]], centres_s
+                stats, X - shift, w, resp.labels[start : start + X.shape[0]], centres_s
             )
         stats.weight += float(w.sum())
         stats.rows += X.shape[0]
@@ -552,18 +619,6 @@ def _accumulate_labels(
         stats.n[k] += wk.sum()
         stats.s1[k] += wd.sum(axis=0)
         stats.s2[k] += wd.T @ diff if full else (wd * diff).sum(axis=0)
-
-
-def first_moment(chunks: Chunks) -> np.ndarray:
-    """Weighted mean of all rows (a centre for the first statistics pass)."""
-    total = None
-    weight = 0.0
-    for _, X, w in chunks:
-        s = w @ X
-        total = s if total is None else total + s
-        weight += float(w.sum())
-    assert total is not None
-    return np.asarray(total / weight)
 
 
 def score_chunks(

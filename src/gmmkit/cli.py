@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
 from ._errors import GMMError, InvalidParameterError
+from ._version import __version__
 
 __all__ = ["build_parser", "main"]
 
@@ -175,7 +175,7 @@ def _model_columns(model: Any, table: Any, args: argparse.Namespace) -> np.ndarr
 
 
 def _load_model(path: str) -> Any:
-    from ._io import load
+    from .persistence import load
 
     return load(path)
 
@@ -200,23 +200,19 @@ def _fit_model(
 
     from .mixture import GaussianMixture
 
-    gm = GaussianMixture(**params)
-
-    def on_iteration(n_iter: int, bound: float, change: float) -> None:
+    def on_iteration(step: Any) -> None:
         progress.update(
-            f"{label}EM iteration {n_iter}: mean log-likelihood {bound:.6f} "
-            f"(change {change:.2e})"
+            f"{label}EM iteration {step.n_iter}: mean log-likelihood "
+            f"{step.lower_bound:.6f} (change {step.change:.2e})"
         )
 
-    # The engine reports each iteration through this bound method; an
-    # instance attribute of the same name takes its place for this fit.
-    gm._log_iteration = on_iteration  # type: ignore[method-assign]
+    gm = GaussianMixture(**params, callback=on_iteration if progress.enabled else None)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             gm.fit(X)
     finally:
-        del gm._log_iteration
+        gm.set_params(callback=None)
         progress.close()
     if any(issubclass(w.category, ConvergenceWarning) for w in caught):
         _notice(

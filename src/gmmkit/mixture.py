@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import warnings
@@ -17,39 +16,20 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from . import _kernels
-from ._engine import EMResult, check_loglik, run_em
+from ._dask import DaskSource, lazy_scores
 from ._errors import DataError, InvalidParameterError
-from ._init import INIT_METHODS, initial_resp, params_from_resp, sampled_start
+from ._fit import FitOptions, fit_em, initial_params, online_update
+from ._io import save as _save
+from ._online import OnlineState
+from ._params import check_inits, check_params
 from ._prior import ConjugatePrior, ResolvedPrior, check_prior, resolve_prior
-from ._stats import Params, estep_stats, score_chunks, score_rows
-from ._validation import (
-    check_array_param,
-    check_choice,
-    check_int,
-    check_real,
-    check_sample_weight,
-    check_X,
-)
+from ._stats import Params, information_criteria, score_chunks, score_rows
+from ._summary import components_html
+from ._validation import check_int, check_sample_weight, check_X
 from .covariance import CovarianceModel, get_model
-from .sources import (
-    SAMPLED_INIT_THRESHOLD,
-    ArraySource,
-    Float32Rows,
-    as_stream,
-    auto_chunk_size,
-)
+from .sources import ArraySource, DataSource, as_stream, auto_chunk_size
 
 logger = logging.getLogger("gmmkit")
-
-#: Relative difference of two initialisations' final bounds below which
-#: ``n_init`` keeps the earlier one.  Bounds this close are the same optimum
-#: reached twice (often with the components in another order), and which of
-#: them is higher is decided by the order of the sums (tile and block sizes,
-#: threads, machine); keeping the first makes the choice independent of that,
-#: and equal to scikit-learn's (which keeps the first unless a later bound is
-#: strictly higher) wherever its comparison is not itself decided by rounding.
-BOUND_TIE = 1e-10
-
 
 class GaussianMixture(DensityMixin, BaseEstimator):
     """Gaussian mixture model fitted by expectation-maximisation.
@@ -172,6 +152,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ``lower_bounds_`` holds the accepted points.  For the models whose
         covariances may be extrapolated (full, tied, diag, spherical, EEI,
         EII) and without a ``prior``.
+    callback : callable or None, default=None
+        Called after every EM iteration with a :class:`gmmkit.FitProgress`
+        (``init``, ``n_iter``, ``lower_bound``, ``change``): the public hook
+        for progress bars and monitoring (the command line uses it).
+        Exceptions it raises stop the fit.
 
     Attributes
     ----------
@@ -255,6 +240,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         prior: Any = None,
         dtype: str = "auto",
         accelerate: str | None = None,
+        callback: Any = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -279,110 +265,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.prior = prior
         self.dtype = dtype
         self.accelerate = accelerate
+        self.callback = callback
 
-    # ------------------------------------------------------------------ checks
     def _check_params(self) -> CovarianceModel:
-        owner = type(self).__name__
-        check_int(owner, "n_components", self.n_components, 1)
-        model = get_model(self.covariance_type)
-        check_real(owner, "tol", self.tol, 0.0)
-        check_real(owner, "reg_covar", self.reg_covar, 0.0)
-        check_int(owner, "max_iter", self.max_iter, 0)
-        check_int(owner, "n_init", self.n_init, 1)
-        check_choice(owner, "init_params", self.init_params, INIT_METHODS)
-        check_choice(owner, "convergence", self.convergence, ("sklearn", "mclust"))
-        check_prior(owner, self.prior)
-        check_choice(owner, "dtype", self.dtype, ("auto", "float64"))
-        _check_accelerate(owner, self.accelerate, model, self.prior)
-        if not isinstance(self.warm_start, (bool, np.bool_)):
-            raise InvalidParameterError(
-                f"The 'warm_start' parameter of {owner} must be a bool. "
-                f"Got {self.warm_start!r} instead."
-            )
-        check_int(owner, "batch_size", self.batch_size, 1, allow_none=True)
-        check_real(owner, "step_offset", self.step_offset, 0.0)
-        if not (
-            isinstance(self.step_decay, (int, float, np.floating))
-            and not isinstance(self.step_decay, bool)
-            and 0.5 < self.step_decay <= 1.0
-        ):
-            raise InvalidParameterError(
-                f"The 'step_decay' parameter of {owner} must be a float in "
-                f"(0.5, 1]. Got {self.step_decay!r} instead."
-            )
-        check_int(owner, "verbose", self.verbose, 0)
-        check_int(owner, "verbose_interval", self.verbose_interval, 1)
-        check_int(owner, "chunk_size", self.chunk_size, 1, allow_none=True)
-        try:
-            check_random_state(self.random_state)
-        except ValueError:
-            raise InvalidParameterError(
-                f"The 'random_state' parameter of {owner} must be None, an int or a "
-                f"numpy RandomState. Got {self.random_state!r} instead."
-            ) from None
-        return model
-
-    def _check_inits(
-        self,
-        model: CovarianceModel,
-        n_samples: int,
-        n_features: int,
-        sw: np.ndarray | None,
-    ) -> tuple[
-        np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray | None
-    ]:
-        k = self.n_components
-        weights = means = precisions = resp = None
-        if self.weights_init is not None:
-            weights = check_array_param(
-                "weights_init", self.weights_init, (k,), "one weight per component"
-            )
-            if (weights < 0).any() or (weights > 1).any():
-                raise InvalidParameterError(
-                    f"weights_init must lie in [0, 1]; got min {weights.min():g}, "
-                    f"max {weights.max():g}."
-                )
-            if not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-8):
-                raise InvalidParameterError(
-                    f"weights_init must sum to 1; got sum {weights.sum():.10g}. "
-                    "Divide by its sum first."
-                )
-        if self.means_init is not None:
-            means = check_array_param(
-                "means_init",
-                self.means_init,
-                (k, n_features),
-                "n_components x n_features",
-            )
-        if self.precisions_init is not None:
-            precisions = model.check_precisions(self.precisions_init, k, n_features)
-        if self.resp_init is not None:
-            resp = check_array_param(
-                "resp_init", self.resp_init, (n_samples, k), "n_samples x n_components"
-            )
-            if (resp < 0).any():
-                i, j = np.argwhere(resp < 0)[0]
-                raise InvalidParameterError(
-                    f"resp_init must be non-negative; got {resp[i, j]:g} at row {i}, "
-                    f"column {j}."
-                )
-            sums = resp.sum(axis=1)
-            off = np.nonzero(~np.isclose(sums, 1.0, rtol=0, atol=1e-6))[0]
-            if off.size:
-                raise InvalidParameterError(
-                    f"Each row of resp_init must sum to 1 (responsibilities); row "
-                    f"{off[0]} sums to {sums[off[0]]:.6g} ({off.size} rows off). "
-                    "Divide each row by its sum first."
-                )
-            mass = resp.T @ (np.ones(n_samples) if sw is None else sw)
-            empty = np.nonzero(mass <= 0)[0]
-            if empty.size:
-                raise InvalidParameterError(
-                    f"resp_init gives component(s) {', '.join(map(str, empty))} no "
-                    "responsibility on any row with positive weight, so they cannot "
-                    "be estimated."
-                )
-        return weights, means, precisions, resp
+        """Validate the constructor's parameters; the covariance model."""
+        return check_params(self)
 
     # --------------------------------------------------------------------- fit
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> GaussianMixture:
@@ -423,16 +310,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         continuing = bool(self.warm_start) and hasattr(self, "converged_")
         if continuing:
             self._check_warm_start_compatible()
-        stream = self._stream_source(X, sample_weight)
-        if stream is None:
-            X = check_X(self, X, reset=True)
-            n_samples, n_features = X.shape
-            sw = check_sample_weight(sample_weight, n_samples)
-        else:
-            n_samples, n_features, sw = stream.n_samples, stream.n_features, None
-            self.n_features_in_ = n_features
-            if hasattr(self, "feature_names_in_"):
-                del self.feature_names_in_
+        source = self._source(X, sample_weight, model)
+        n_samples, n_features = source.n_samples, source.n_features
+        sw = source.sample_weight
         model.check_n_features(n_features)
         n_rows = n_samples if sw is None else int(np.count_nonzero(sw))
         if n_rows < self.n_components:
@@ -446,64 +326,23 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 f"warm_start continues a model with {self.means_.shape[1]} features, "
                 f"but X has {n_features}. Set warm_start=False to start afresh."
             )
-        inits = self._check_inits(model, n_samples, n_features, sw)
-        chunk = (
-            self.batch_size
-            or self.chunk_size
-            or auto_chunk_size(self.n_components, n_features, model.moments)
-        )
-        self.__dict__.pop("_online_state", None)
-        if stream is None:
-            source: Any = ArraySource(X, sw, chunk)
-        else:
-            source = stream.with_chunk_size(chunk)
-        random_state = check_random_state(self.random_state)
+        inits = check_inits(self, model, n_samples, n_features, sw)
+        self.__dict__.pop("online_state_", None)
         prior = self._resolve_prior(model, source, n_features)
-        if stream is None:
-            em_source = self._array_source(X, sw, chunk)
-        else:
-            em_source = self._em_stream(source)
-
-        best: EMResult | None = None
-        for init in range(1 if continuing else self.n_init):
-            if continuing:
-                params = self._params()
-                start_bound = float(self.lower_bound_)  # type: ignore[has-type]
-            else:
-                params = self._initial_params(
-                    source, model, inits, random_state, prior=prior
-                )
-                start_bound = -np.inf
-            if self.verbose:
-                _ensure_visible()
-                logger.info("initialisation %d", init)
-            run = run_em if self.batch_size is None else self._minibatch_em
-            extra = {} if self.accelerate is None else {"accelerate": self.accelerate}
-            result = run(
-                em_source,
-                model,
-                params,
-                tol=self.tol,
-                max_iter=self.max_iter,
-                reg_covar=self.reg_covar,
-                lower_bound=start_bound,
-                on_iteration=self._log_iteration,
-                estep=getattr(source, "estep", estep_stats),
-                convergence=self.convergence,
-                prior=prior,
-                **extra,
-            )
-            if self.verbose:
-                logger.info(
-                    "initialisation %d %s after %d iterations, lower bound %.6f",
-                    init,
-                    "converged" if result.converged else "did not converge",
-                    result.n_iter,
-                    result.lower_bound,
-                )
-            if best is None or _better_bound(result.lower_bound, best.lower_bound):
-                best = result
-        assert best is not None
+        if self.verbose:
+            _ensure_visible()
+        warm = (self._fitted_params(), float(self.lower_bound_)) if continuing else None
+        outcome = fit_em(
+            source,
+            model,
+            inits,
+            self._options(),
+            check_random_state(self.random_state),
+            prior=prior,
+            warm=warm,
+            want_labels=want_labels,
+        )
+        best = outcome.result
         if not best.converged and self.max_iter > 0:
             warnings.warn(
                 "Best performing initialization did not converge. Try different "
@@ -512,67 +351,81 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        self._set_params(model, best.params)
+        self._store_fitted(model, best.params)
         self.converged_ = best.converged
         self.n_iter_ = best.n_iter
         self.lower_bound_ = best.lower_bound
         self.lower_bounds_ = list(best.lower_bounds)
-        # A final pass gives the log-likelihood of the fitted parameters (and
-        # the labels of fit_predict, consistent with predict by construction:
-        # both read the rows as predict does; fit alone reads them as EM did).
-        final_source = source if want_labels else em_source
-        final_ll, labels = self._final_pass(
-            final_source, model, best.params, want_labels
-        )
-        self.log_likelihood_history_ = np.array([*best.history, final_ll])
+        self.log_likelihood_history_ = np.array([*best.history, outcome.final_loglik])
         self.n_samples_fit_ = n_samples
-        return labels
+        return outcome.labels
 
-    def _minibatch_em(
-        self,
-        source: Any,
-        model: CovarianceModel,
-        params: Params,
-        *,
-        tol: float,
-        max_iter: int,
-        reg_covar: float,
-        prior: Any = None,
-        **_: Any,
-    ) -> EMResult:
-        """``run_em`` for ``batch_size``: stepwise EM over the source's chunks.
-
-        Convergence follows ``tol`` on the epoch's mean log-likelihood (see
-        :func:`gmmkit._online.minibatch_em`); a prior is rejected earlier.
-        """
-        from ._online import minibatch_em
-
-        assert prior is None  # _resolve_prior rejects a prior with batch_size
-
-        return minibatch_em(
-            source,
-            model,
-            params,
-            tol=tol,
-            max_iter=max_iter,
-            reg_covar=reg_covar,
-            decay=float(self.step_decay),
-            offset=float(self.step_offset),
+    def _options(self) -> FitOptions:
+        return FitOptions(
+            n_components=int(self.n_components),
+            init_params=self.init_params,
+            reg_covar=float(self.reg_covar),
+            tol=float(self.tol),
+            max_iter=int(self.max_iter),
+            n_init=int(self.n_init),
+            convergence=self.convergence,
+            accelerate=self.accelerate,
+            batch_size=self.batch_size,
+            step_decay=float(self.step_decay),
+            step_offset=float(self.step_offset),
+            verbose=int(self.verbose),
+            verbose_interval=int(self.verbose_interval),
+            callback=self.callback,
+            dtype=self.dtype,
         )
+
+    def _source(self, X: Any, sample_weight: Any, model: CovarianceModel) -> DataSource:
+        """The data source of a fit: a streamed X as it is (file, memmap,
+        chunks, Dask), anything else validated whole as an in-memory array.
+        Sets ``n_features_in_`` and ``feature_names_in_``."""
+        stream = _stream_source(X)
+        if stream is None:
+            X = check_X(self, X, reset=True)
+            sw = check_sample_weight(sample_weight, X.shape[0])
+            source: DataSource = ArraySource(X, sw, 1)
+        else:
+            if sample_weight is not None:
+                raise InvalidParameterError(
+                    "sample_weight is only supported for in-memory arrays; got "
+                    f"sample_weight with a streamed X ({type(X).__name__}). Pass "
+                    "the weights as data or fit an in-memory array."
+                )
+            source = stream
+            self.n_features_in_ = source.n_features
+            self.__dict__.pop("feature_names_in_", None)
+            names = source.feature_names
+            if names is not None and all(isinstance(n, str) for n in names):
+                self.feature_names_in_ = np.asarray(names, dtype=object)
+        chunk = (
+            self.batch_size
+            or self.chunk_size
+            or auto_chunk_size(self.n_components, source.n_features, model.moments)
+        )
+        return source.with_chunk_size(chunk)
 
     def partial_fit(
         self, X: Any, y: Any = None, sample_weight: Any = None
     ) -> GaussianMixture:
         """Update the model from one batch of rows (online, stepwise EM).
 
-        The first call initialises the model from its batch (``init_params``
-        or the ``*_init`` parameters) and takes one EM step on it; each later
-        call blends the batch's statistics into running averages with the
-        step size ``eta_t = (t + step_offset) ** -step_decay`` (``t`` = calls
-        so far) and runs the M-step on them (Cappé & Moulines 2009; Liang &
-        Klein 2009).  Each batch is seen once; a model fitted by ``fit`` is
-        continued.  See :mod:`gmmkit._online` for the trade-off against
-        exact EM.
+        The first call on an unfitted model initialises it from its batch
+        (``init_params`` or the ``*_init`` parameters) and takes one EM step
+        on it; each later call blends the batch's statistics into running
+        averages with the step size ``eta_t = (t + step_offset) **
+        -step_decay`` (``t`` = updates so far) and runs the M-step on them
+        (Cappé & Moulines 2009; Liang & Klein 2009).  Each batch is seen
+        once.  A model fitted by ``fit`` (or loaded from a file) is
+        continued: its running statistics are those of its fitted parameters
+        (a fixed point of EM), and the rows it was fitted on count as
+        ``ceil(n_samples_fit_ / n_batch)`` updates already made, so a small
+        batch moves it by a small step.  The running statistics are the
+        fitted attribute ``online_state_`` and are saved in model files.
+        See :mod:`gmmkit._online` for the trade-off against exact EM.
 
         Parameters
         ----------
@@ -588,160 +441,59 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             return self._partial_fit(X, sample_weight)
 
     def _partial_fit(self, X: Any, sample_weight: Any) -> GaussianMixture:
-        from ._online import first_update, update
-
         if self.prior is not None:
             raise InvalidParameterError(
                 "partial_fit does not support a prior (MAP-EM is exact batch EM): "
                 f"got prior={self.prior!r}. Use fit with the prior, or partial_fit "
                 "with prior=None."
             )
-
         model = self._check_params()
-        state = getattr(self, "_online_state", None)
+        state = getattr(self, "online_state_", None)
         fitted = hasattr(self, "means_")
         X = check_X(self, X, reset=not fitted)
         n_samples, n_features = X.shape
         sw = check_sample_weight(sample_weight, n_samples)
         w = np.ones(n_samples) if sw is None else sw
-        if state is None:
-            if fitted:
-                self._check_warm_start_compatible()
-                params = self._params()
-            else:
-                n_rows = n_samples if sw is None else int(np.count_nonzero(sw))
-                if n_rows < self.n_components:
-                    raise DataError(
-                        f"the first batch given to partial_fit initialises "
-                        f"n_components={self.n_components} components and needs at "
-                        f"least as many rows (with positive weight); got {n_rows}. "
-                        "Pass a larger first batch."
-                    )
-                inits = self._check_inits(model, n_samples, n_features, sw)
-                chunk = self.chunk_size or auto_chunk_size(
-                    self.n_components, n_features, model.moments
+        opts = self._options()
+        if fitted:
+            self._check_warm_start_compatible()
+            params = self._fitted_params()
+            if state is None:  # fitted by fit (or loaded): continue it
+                rows = int(getattr(self, "n_samples_fit_", None) or n_samples)
+                state = OnlineState.from_fitted(
+                    model, params, opts.reg_covar, rows, n_samples
                 )
-                params = self._initial_params(
-                    ArraySource(X, sw, chunk),
-                    model,
-                    inits,
-                    check_random_state(self.random_state),
-                )
-            params, state, mean_ll = first_update(X, w, model, params, self.reg_covar)
-            self.lower_bounds_ = []
         else:
-            params, mean_ll = update(
-                X,
-                w,
-                model,
-                self._params(),
-                state,
-                self.reg_covar,
-                float(self.step_decay),
-                float(self.step_offset),
+            n_rows = n_samples if sw is None else int(np.count_nonzero(sw))
+            if n_rows < self.n_components:
+                raise DataError(
+                    f"the first batch given to partial_fit initialises "
+                    f"n_components={self.n_components} components and needs at "
+                    f"least as many rows (with positive weight); got {n_rows}. "
+                    "Pass a larger first batch."
+                )
+            inits = check_inits(self, model, n_samples, n_features, sw)
+            chunk = self.chunk_size or auto_chunk_size(
+                self.n_components, n_features, model.moments
             )
-        self._online_state = state
-        self._set_params(model, params)
+            params = initial_params(
+                ArraySource(X, sw, chunk),
+                model,
+                inits,
+                opts,
+                check_random_state(self.random_state),
+            )
+            self.lower_bounds_ = []
+        params, state, mean_ll = online_update(X, w, model, params, state, opts)
+        self.online_state_ = state
+        self._store_fitted(model, params)
         self.converged_ = False
         self.n_iter_ = state.n_updates + 1
         self.lower_bound_ = mean_ll
         self.lower_bounds_ = [*getattr(self, "lower_bounds_", []), mean_ll]
         self.log_likelihood_history_ = np.array([mean_ll * float(w.sum())])
+        self.n_samples_fit_ = int(state.rows_seen)
         return self
-
-    def _stream_source(self, X: Any, sample_weight: Any) -> Any:
-        """The source for X when it is streamed (file, memmap, chunks, Dask).
-
-        None for ordinary array-likes, which are validated whole.
-        """
-        if _is_dask(X):
-            from ._dask import DaskSource
-
-            source: Any = DaskSource(X)
-        else:
-            source = as_stream(X)
-            if source is not None:  # a copy: this fit's chunk size stays with it
-                source = copy.copy(source)
-        if source is not None and sample_weight is not None:
-            raise InvalidParameterError(
-                "sample_weight is only supported for in-memory arrays; got "
-                f"sample_weight with a streamed X ({type(X).__name__}). Pass the "
-                "weights as data or fit an in-memory array."
-            )
-        return source
-
-    def _initial_params(
-        self,
-        source: ArraySource,
-        model: CovarianceModel,
-        inits: tuple[Any, Any, Any, Any],
-        random_state: np.random.RandomState,
-        prior: ResolvedPrior | None = None,
-    ) -> Params:
-        weights, means, precisions, resp = inits
-        k = self.n_components
-        sampled: Params | None = None
-        if resp is not None:
-            resp_of = lambda start, stop: resp[start:stop]  # noqa: E731
-        elif weights is not None and means is not None and precisions is not None:
-            resp_of = None
-        elif not isinstance(source, ArraySource) or (
-            source.n_samples > SAMPLED_INIT_THRESHOLD
-        ):
-            # streamed or very long data: start from a sample (see sampled_start)
-            resp_of = None
-            sampled = sampled_start(
-                self.init_params, source, model, k, self.reg_covar, random_state
-            )
-        else:
-            resp_of = initial_resp(self.init_params, source, k, random_state)
-        if resp_of is not None:
-            params = params_from_resp(
-                source, model, resp_of, k, self.reg_covar, prior=prior
-            )
-        elif sampled is not None:
-            params = sampled
-        else:
-            params = Params(weights, means, np.empty(0), np.empty(0))
-        if weights is not None:
-            params.weights = weights
-        if means is not None:
-            params.means = means
-        if precisions is not None:
-            d = source.n_features
-            params.precisions_cholesky = model.precisions_cholesky_from_precisions(
-                precisions
-            )
-            params.covariances = model.covariances_from_cholesky(
-                params.precisions_cholesky, k, d
-            )
-        return params
-
-    def _final_pass(
-        self,
-        source: ArraySource,
-        model: CovarianceModel,
-        params: Params,
-        want_labels: bool,
-    ) -> tuple[float, np.ndarray | None]:
-        remote = getattr(source, "final_pass", None)
-        if remote is not None:  # Dask: computed on the cluster
-            return remote(model, params, want_labels)
-        total = 0.0
-        labels = np.empty(source.n_samples, dtype=np.intp) if want_labels else None
-        weights = source.sample_weight
-        for start, log_norm, best in score_rows(source, model, params, want_labels):
-            stop = start + log_norm.shape[0]
-            if weights is None:
-                total += float(log_norm.sum())
-            else:
-                w = weights[start:stop]
-                keep = w > 0
-                total += float(w[keep] @ log_norm[keep])
-            if labels is not None and best is not None:
-                labels[start:stop] = best
-        check_loglik(total)
-        return total, labels
 
     def _resolve_prior(
         self, model: CovarianceModel, source: Any, n_features: int
@@ -765,12 +517,6 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         )
         return resolved
 
-    def _log_iteration(self, n_iter: int, bound: float, change: float) -> None:
-        if self.verbose >= 2 and n_iter % self.verbose_interval == 0:
-            logger.info(
-                "  iteration %d: lower bound %.8f, change %.3e", n_iter, bound, change
-            )
-
     def _check_warm_start_compatible(self) -> None:
         fitted_type = getattr(self, "_fitted_covariance_type", self.covariance_type)
         if (
@@ -786,8 +532,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 "to start afresh."
             )
 
-    # ------------------------------------------------------------ parameters
-    def _set_params(self, model: CovarianceModel, params: Params) -> None:
+    # ------------------------------------------------------- fitted values
+    def _store_fitted(self, model: CovarianceModel, params: Params) -> None:
+        """Set the fitted attributes from the engine's parameters."""
         self.weights_ = params.weights
         self.means_ = params.means
         self.covariances_ = params.covariances
@@ -799,7 +546,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         )
         self._fitted_covariance_type = self.covariance_type
 
-    def _params(self) -> Params:
+    def _fitted_params(self) -> Params:
+        """The fitted attributes as the engine's parameters."""
         return Params(
             np.asarray(self.weights_),
             np.asarray(self.means_),
@@ -820,6 +568,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         check_is_fitted(self)
         stream = as_stream(X)
+        model = self._model()
         if stream is not None:  # memory-mapped file, callable of chunks, ...
             d = self.means_.shape[1]
             if stream.n_features != d:
@@ -827,46 +576,23 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                     f"X has {stream.n_features} features, but the model was fitted "
                     f"with {d} features. Pass data with the same columns."
                 )
-            chunk = self.chunk_size or auto_chunk_size(
-                self.n_components, d, self._model().moments
+            k = self.n_components
+            chunk = self.chunk_size or auto_chunk_size(k, d, model.moments)
+            return stream.n_samples, scorer(
+                stream.with_chunk_size(chunk), model, self._fitted_params()
             )
-            source: Any = stream.with_chunk_size(chunk)
-            return stream.n_samples, scorer(source, self._model(), self._params())
         X = check_X(self, X, reset=False)
         chunk = self.chunk_size or auto_chunk_size(
-            self.n_components, X.shape[1], self._model().moments
+            self.n_components, X.shape[1], model.moments
         )
         source = ArraySource(X, None, chunk)
-        return X.shape[0], scorer(source, self._model(), self._params())
-
-    def _em_stream(self, source: Any) -> Any:
-        """The source EM reads: float32 chunks kept under ``dtype="auto"``.
-
-        A copy, so the float64 reads of the initialisation and of
-        ``fit_predict``'s labels (as ``predict`` reads) are left as they are.
-        Dask sources compute in float64.
-        """
-        if self.dtype != "auto" or not hasattr(source, "keep_float32"):
-            return source
-        stream = copy.copy(source)
-        stream.keep_float32 = True
-        return stream
-
-    def _array_source(
-        self, X: np.ndarray, sample_weight: np.ndarray | None, chunk: int
-    ) -> ArraySource:
-        """Chunks of X: float32 arrays stay float32 under ``dtype="auto"``."""
-        if X.dtype == np.float32 and self.dtype == "auto":
-            return Float32Rows(X, sample_weight, chunk)
-        return ArraySource(X, sample_weight, chunk)
+        return X.shape[0], scorer(source, model, self._fitted_params())
 
     # ---------------------------------------------------------------- predict
     def _lazy_scores(self, X: Any, what: str) -> Any:
         check_is_fitted(self)
-        from ._dask import lazy_scores
-
         return lazy_scores(
-            X, self._model(), self._params(), self.means_.shape[1], what
+            X, self._model(), self._fitted_params(), self.means_.shape[1], what
         )
 
     def score_samples(self, X: Any) -> np.ndarray:
@@ -971,17 +697,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         path : pathlib.Path
         """
-        from ._io import save
-
-        return save(self, path)
+        return _save(self, path)
 
     def _html_repr(self) -> str:
         """scikit-learn's diagram, plus a table of components once fitted."""
         html = str(super()._html_repr())
         if not hasattr(self, "means_"):
             return html
-        from .report import components_html
-
         head, body_end, tail = html.rpartition("</body>")
         if not body_end:
             return html + components_html(self)
@@ -1000,18 +722,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ``-2 log L + n_parameters * log(n_samples)`` (scikit-learn's sign;
         mclust reports the negative of this).
         """
-        mean_log_l = self.score(X)  # validates X before its rows are counted
-        n = _n_rows(X)
-        return -2 * mean_log_l * n + self.n_parameters() * math.log(n)
+        return self._criteria(X, with_icl=False)[0]
 
     def aic(self, X: Any) -> float:
         """Akaike information criterion on X; lower is better.
 
         ``-2 log L + 2 * n_parameters``.
         """
-        mean_log_l = self.score(X)  # validates X before its rows are counted
-        n = _n_rows(X)
-        return -2 * mean_log_l * n + 2 * self.n_parameters()
+        return self._criteria(X, with_icl=False)[1]
 
     def icl(self, X: Any) -> float:
         """Integrated completed likelihood on X (mclust's ICL); lower is better.
@@ -1022,31 +740,40 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         mclust's BIC sign), just as :meth:`bic` is the negative of mclust's
         BIC.  Computed chunk by chunk (no (n_samples, n_components) array).
         """
-        bic = self.bic(X)  # validates X
-        _, chunks = self._scores(X)
-        log_map = 0.0
-        for _, log_prob, log_norm in chunks:
-            log_map += float((log_prob.max(axis=1) - log_norm).sum())
-        return bic - 2.0 * log_map
+        return self._criteria(X, with_icl=True)[2]
+
+    def _criteria(self, X: Any, with_icl: bool) -> tuple[float, float, float]:
+        """``(bic, aic, icl)`` on X from one pass over its rows (``icl`` is
+        NaN unless asked for)."""
+        loglik = log_map = 0.0
+        if _is_dask(X):  # blockwise on the cluster
+            n = int(X.shape[0])
+            loglik = float(self.score_samples(X).sum())
+            if with_icl:
+                log_map = float(np.log(self.predict_proba(X).max(axis=1)).sum())
+        elif with_icl:
+            n, chunks = self._scores(X)
+            for _, log_prob, log_norm in chunks:
+                loglik += float(log_norm.sum())
+                log_map += float((log_prob.max(axis=1) - log_norm).sum())
+        else:
+            n, rows = self._scores(X, partial(score_rows, labels=False))
+            for _, log_norm, _ in rows:
+                loglik += float(log_norm.sum())
+        bic, aic, icl = information_criteria(loglik, self.n_parameters(), n, log_map)
+        return bic, aic, icl if with_icl else math.nan
 
 
-def _better_bound(bound: float, best: float) -> bool:
-    """True when ``bound`` beats ``best`` by more than rounding (BOUND_TIE)."""
-    if not np.isfinite(best):
-        return bool(bound > best)
-    return bound > best + BOUND_TIE * max(1.0, abs(best))
+def _stream_source(X: Any) -> DataSource | None:
+    """The source for a streamed X (file, memmap, chunks, Dask), else None."""
+    if _is_dask(X):
+        return DaskSource(X)
+    return as_stream(X)
 
 
 def _is_dask(X: Any) -> bool:
     """True for dask arrays and dask DataFrames (without importing dask)."""
     return type(X).__module__.split(".")[0] in ("dask", "dask_expr")
-
-
-def _n_rows(X: Any) -> int:
-    shape = getattr(X, "shape", None)
-    if shape is not None and len(shape) >= 1:
-        return int(shape[0])
-    return len(X)
 
 
 def _ensure_visible() -> None:
@@ -1057,29 +784,3 @@ def _ensure_visible() -> None:
         logger.addHandler(handler)
     if logger.getEffectiveLevel() > logging.INFO:
         logger.setLevel(logging.INFO)
-
-
-def _check_accelerate(
-    owner: str, accelerate: Any, model: CovarianceModel, prior: Any
-) -> None:
-    """Validate ``accelerate`` against the covariance model and the prior."""
-    from ._squarem import SUPPORTED
-
-    if accelerate is None:
-        return
-    if accelerate != "squarem":
-        raise InvalidParameterError(
-            f"The 'accelerate' parameter of {owner} must be None or 'squarem'. "
-            f"Got {accelerate!r} instead."
-        )
-    if model.name not in SUPPORTED:
-        raise InvalidParameterError(
-            f"accelerate='squarem' supports covariance_type in "
-            f"{sorted(SUPPORTED)} (models whose covariances can be extrapolated); "
-            f"got {model.label!r}. Use accelerate=None for this model."
-        )
-    if prior is not None:
-        raise InvalidParameterError(
-            "accelerate='squarem' is not available with a prior (its safeguard "
-            "checks the likelihood, not the posterior). Use accelerate=None."
-        )

@@ -485,9 +485,9 @@ def write_report(
     import datetime as dt
     import warnings
 
-    from . import __version__
+    from ._atomic import atomic_write
     from ._dataio import Table
-    from ._io import atomic_write
+    from ._version import __version__
 
     if not isinstance(table, Table):
         X = np.asarray(table, dtype=np.float64)

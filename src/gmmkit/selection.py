@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ from . import covariance as _covariance
 from ._errors import GMMError, InvalidParameterError, require
 from ._hc import HC_SUBSET, HCStart
 from ._prior import check_prior
+from ._stats import information_criteria
 from ._validation import check_X
 from .mixture import GaussianMixture
 
@@ -80,6 +81,21 @@ def default_covariance_types(n_samples: int, n_features: int) -> tuple[str, ...]
             if _covariance.get_model(m).family in ("spherical", "diagonal")
         )
     return multi
+
+
+@dataclass(frozen=True)
+class SelectionProgress:
+    """What ``select_model(callback=...)`` receives after each grid cell.
+
+    ``bic`` is None and ``error`` says why when the cell's fit failed.
+    """
+
+    covariance_type: str
+    n_components: int
+    done: int
+    total: int
+    bic: float | None
+    error: str | None
 
 
 @dataclass
@@ -178,6 +194,7 @@ def select_model(
     random_state: Any = None,
     n_jobs: int | None = None,
     prior: Any = None,
+    callback: Callable[[SelectionProgress], None] | None = None,
 ) -> SelectionResult:
     """Fit every (covariance model, number of components) and pick the best.
 
@@ -228,6 +245,12 @@ def select_model(
         ``prior``.  Models mclust has no prior for (EVE, VEE, VVE, EVV) become
         failed rows, as they are NA in mclust's table.  The criteria use the
         log-likelihood, as mclust's.
+    callback : callable or None, default=None
+        Called after each fitted cell with a :class:`SelectionProgress`
+        (``covariance_type``, ``n_components``, ``done``, ``total``, ``bic``,
+        ``error``), in the order the cells finish; the command line's
+        progress line uses it.  With parallel workers it is called as their
+        results arrive.
 
     Returns
     -------
@@ -248,8 +271,15 @@ def select_model(
     test mclust applies before returning NA).
     """
     pd = require("pandas", "data", "select_model's table")
-    X = check_X(GaussianMixture(), X, reset=True)
+    names_of = GaussianMixture()
+    X = check_X(names_of, X, reset=True)
+    feature_names = getattr(names_of, "feature_names_in_", None)
     n, d = X.shape
+    if callback is not None and not callable(callback):
+        raise InvalidParameterError(
+            "The 'callback' parameter of select_model must be None or a callable "
+            f"taking a gmmkit.SelectionProgress. Got {callback!r} instead."
+        )
     ks = _check_components(n_components)
     check_prior("select_model", prior)
     if criterion not in CRITERIA:
@@ -281,17 +311,34 @@ def select_model(
 
     if n_jobs is None:
         n_jobs = -1 if n * d >= PARALLEL_MIN_VALUES else 1
+    scale = float(np.sqrt(np.max(np.var(X, axis=0)))) if n > 1 else 1.0
+    args = (use_subset, tol, max_iter, reg_covar, prior, scale)
     if n_jobs == 1 or len(jobs) == 1:
-        results = [
-            _fit_one(X, m, k, labels[k], use_subset, tol, max_iter, reg_covar, prior)
-            for m, k in jobs
-        ]
+        cells: Iterable[tuple[dict[str, Any], GaussianMixture | None]] = (
+            _fit_one(X, m, k, labels[k], *args) for m, k in jobs
+        )
     else:
         from joblib import Parallel, delayed
 
-        results = Parallel(n_jobs=n_jobs)(delayed(_fit_one)(
-            X, m, k, labels[k], use_subset, tol, max_iter, reg_covar, prior
-        ) for m, k in jobs)  # fmt: skip
+        cells = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_fit_one)(X, m, k, labels[k], *args) for m, k in jobs
+        )
+    results = []
+    for done, (row, gm) in enumerate(cells, start=1):
+        results.append((row, gm))
+        if gm is not None and feature_names is not None:
+            gm.feature_names_in_ = feature_names
+        if callback is not None:
+            callback(
+                SelectionProgress(
+                    row["covariance_type"],
+                    int(row["n_components"]),
+                    done,
+                    len(jobs),
+                    None if row["error"] else float(row["bic"]),
+                    row["error"],
+                )
+            )
     table = pd.DataFrame([row for row, _ in results], columns=list(TABLE_COLUMNS))
     # None (not NaN) where a fit succeeded, whatever the other rows hold.
     table["error"] = pd.Series([row["error"] for row, _ in results], dtype=object)
@@ -382,6 +429,7 @@ def _fit_one(
     max_iter: int,
     reg_covar: float,
     prior: Any = None,
+    scale: float = 1.0,
 ) -> tuple[dict[str, Any], GaussianMixture | None]:
     """Fit one cell of the grid; never raises (a failure is a row)."""
     n = X.shape[0]
@@ -432,7 +480,8 @@ def _fit_one(
                     **common,
                 ).fit(X)
         del caught
-        _check_conditioning(gm)
+        _check_conditioning(gm, scale)
+        proba = gm.predict_proba(X)
     except Exception as exc:  # a failed fit is a row, never an exception
         row["error"] = f"{type(exc).__name__}: {exc}"
         return row, None
@@ -440,40 +489,37 @@ def _fit_one(
     # log-likelihood passed the stopping test, as in mclust.
     loglik = float(gm.log_likelihood_history_[-1])
     p = gm.n_parameters()
-    bic = -2.0 * loglik + p * math.log(n)
+    log_map = float(np.log(proba.max(axis=1)).sum())
+    bic, aic, icl = information_criteria(loglik, p, n, log_map)
     row.update(
         log_likelihood=loglik,
         n_parameters=p,
         bic=bic,
-        aic=-2.0 * loglik + 2.0 * p,
-        icl=bic + (gm.icl(X) - gm.bic(X)),  # bic here is exactly mclust's
+        aic=aic,
+        icl=icl,
         converged=bool(gm.converged_),
         n_iter=int(gm.n_iter_),
     )
     return row, gm
 
 
-def _dense_covariances(gm: GaussianMixture) -> np.ndarray:
-    cov = np.asarray(gm.covariances_, dtype=np.float64)
-    k, d = gm.means_.shape
-    if cov.ndim == 3:
-        return cov
-    if cov.ndim == 2 and cov.shape == (d, d) and gm.covariance_type in ("tied", "EEE"):
-        return np.broadcast_to(cov, (k, d, d))
-    if cov.ndim == 2:
-        return np.stack([np.diag(c) for c in cov])
-    return cov[:, None, None] * np.eye(d)
+def _check_conditioning(gm: GaussianMixture, scale: float = 1.0) -> None:
+    """Reject fits whose covariances are numerically singular (mclust: NA).
 
-
-def _check_conditioning(gm: GaussianMixture) -> None:
-    """Reject fits whose covariances are numerically singular (mclust: NA)."""
+    The test is ``min(diag L) / (scale + max(diag L)) <= sqrt(eps)`` with
+    ``L`` the covariance's Cholesky factor and ``scale`` the largest standard
+    deviation of the data's columns: mclust's test (which adds 1, the scale
+    of standardised data) in the data's own units, so that the same data in
+    other units (iris in metres or in nanometres) gives the same verdict.
+    """
     threshold = math.sqrt(np.finfo(np.float64).eps)
-    for j, cov in enumerate(_dense_covariances(gm)):
+    k, d = gm.means_.shape
+    for j, cov in enumerate(gm._model().dense(np.asarray(gm.covariances_), k, d)):
         try:
             diag = np.abs(np.diag(np.linalg.cholesky(cov)))
         except np.linalg.LinAlgError:
             diag = np.zeros(1)
-        if diag.min() / (1.0 + diag.max()) <= threshold:
+        if diag.min() / (scale + diag.max()) <= threshold:
             raise GMMError(
                 f"the covariance of component {j} is numerically singular "
                 "(reciprocal condition of its Cholesky factor <= sqrt(eps)); "

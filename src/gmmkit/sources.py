@@ -1,16 +1,35 @@
 """Data sources: where the engine's chunks of rows come from.
 
-A source is re-iterable: each pass over the data calls ``iter(source)`` and
-receives ``(first_row, X_chunk, w_chunk)`` tuples with ``X_chunk`` as float64
-of shape (rows, n_features) and ``w_chunk`` the matching sample weights.  The
-EM engine only ever sees this interface, so in-memory arrays, memory-mapped
-files and other backends share one implementation of EM.
+Every source is a :class:`DataSource`.  It is re-iterable: each pass over the
+data calls ``iter(source)`` and receives ``(first_row, X_chunk, w_chunk)``
+tuples with ``X_chunk`` of shape (rows, n_features) and ``w_chunk`` the
+matching sample weights.  Besides iteration, the protocol has the four
+operations the engine needs, each with a default that runs here, chunk by
+chunk; a backend that computes elsewhere (Dask, :mod:`gmmkit._dask`)
+overrides them:
+
+``estep(model, params)``
+    the E-step's additive statistics of all rows;
+``map_reduce_stats(stats_of)``
+    the sum of ``stats_of(X_chunk, w_chunk)`` over all chunks;
+``sample_rows(size, random_state)``
+    rows drawn for a sampled start;
+``final_pass(model, params, want_labels)``
+    the log-likelihood of fitted parameters (and labels).
+
+and two policies: ``with_chunk_size(n)`` (rows per chunk, unless the source
+fixes its own) and ``for_em()`` (the source EM reads under the estimator's
+``dtype="auto"``: float32 rows kept as float32).  A new backend subclasses
+:class:`DataSource`, implements ``n_samples``, ``n_features`` and
+``__iter__``, and overrides what it computes elsewhere.
 """
 
 from __future__ import annotations
 
+import copy
 import mmap
 import os
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,6 +37,9 @@ from typing import Any
 import numpy as np
 
 from . import _kernels
+from ._errors import DataError, require
+from ._stats import Params, SuffStats, check_loglik, estep_stats, score_rows
+from .covariance import CovarianceModel
 
 #: Working memory (bytes) that one chunk's per-component arrays may take when
 #: ``chunk_size`` is left to gmmkit.
@@ -51,7 +73,85 @@ def auto_chunk_size(
     return int(min(65536, max(2048, budget // per_row)))
 
 
-class ArraySource:
+class DataSource(ABC):
+    """The protocol every data source implements (see the module docstring)."""
+
+    #: Sample weights of the rows (None: every row counts once).
+    sample_weight: np.ndarray | None = None
+    #: How the source is named in error messages.
+    description: str = "the data"
+    #: Names of the columns, where the source knows them (None otherwise).
+    feature_names: list[str] | None = None
+
+    @property
+    @abstractmethod
+    def n_samples(self) -> int:
+        """Number of rows."""
+
+    @property
+    @abstractmethod
+    def n_features(self) -> int:
+        """Number of columns."""
+
+    @abstractmethod
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        """One pass: ``(first_row, X_chunk, w_chunk)`` per chunk."""
+
+    def with_chunk_size(self, chunk_size: int) -> DataSource:
+        """This source reading ``chunk_size`` rows per chunk (where it lets
+        the estimator choose; sources with their own blocks ignore it)."""
+        return self
+
+    def for_em(self) -> DataSource:
+        """The source EM reads under ``dtype="auto"`` (float32 rows stay
+        float32); by default the rows as they are."""
+        return self
+
+    def estep(self, model: CovarianceModel, params: Params) -> SuffStats:
+        """The E-step's statistics of all rows under ``params``."""
+        return estep_stats(self, model, params)
+
+    def map_reduce_stats(
+        self, stats_of: Callable[[np.ndarray, np.ndarray], SuffStats]
+    ) -> SuffStats:
+        """The sum of ``stats_of(X_chunk, w_chunk)`` over every chunk."""
+        total: SuffStats | None = None
+        for _, X, w in self:
+            part = stats_of(X, w)
+            total = part if total is None else total + part
+        if total is None:
+            raise DataError(f"{self.description} holds no rows.")
+        return total
+
+    def sample_rows(
+        self, size: int, random_state: np.random.RandomState
+    ) -> np.ndarray:
+        """``size`` rows drawn in one pass (weighted by ``sample_weight``)."""
+        X, _, _ = reservoir_sample(self, size, random_state)
+        return X.astype(np.float64, copy=False)
+
+    def final_pass(
+        self, model: CovarianceModel, params: Params, want_labels: bool
+    ) -> tuple[float, np.ndarray | None]:
+        """Total log-likelihood of ``params`` (and each row's label if asked)."""
+        total = 0.0
+        labels = np.empty(self.n_samples, dtype=np.intp) if want_labels else None
+        weights = self.sample_weight
+        for start, log_norm, best in score_rows(self, model, params, want_labels):
+            stop = start + log_norm.shape[0]
+            if weights is None:
+                total += float(log_norm.sum())
+            else:
+                w = weights[start:stop]
+                keep = w > 0
+                total += float(w[keep] @ log_norm[keep])
+            if labels is not None and best is not None:
+                labels[start:stop] = best
+        check_loglik(total)
+        return total, labels
+
+
+class ArraySource(DataSource):
     """Chunks of an in-memory (or memory-mapped) 2-D array.
 
     Parameters
@@ -81,6 +181,17 @@ class ArraySource:
     @property
     def n_features(self) -> int:
         return int(self.X.shape[1])
+
+    def with_chunk_size(self, chunk_size: int) -> ArraySource:
+        out = copy.copy(self)
+        out.chunk_size = int(chunk_size)
+        return out
+
+    def for_em(self) -> ArraySource:
+        """float32 arrays are read as float32 (see :class:`Float32Rows`)."""
+        if self.X.dtype == np.float32 and type(self) is ArraySource:
+            return Float32Rows(self.X, self.sample_weight, self.chunk_size)
+        return self
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         n = self.n_samples
@@ -129,8 +240,6 @@ _MAX_ABS = float(np.sqrt(np.finfo(np.float64).max)) * 1e-4
 
 
 def _data_error(message: str) -> Exception:
-    from ._errors import DataError
-
     return DataError(message)
 
 
@@ -201,7 +310,7 @@ def check_chunk(
     return X
 
 
-class StreamSource:
+class StreamSource(DataSource):
     """Base class of the sources that read their rows pass by pass.
 
     Subclasses implement :meth:`_raw_chunks` (a fresh iterator of 2-D
@@ -224,10 +333,19 @@ class StreamSource:
         raise NotImplementedError
 
     def with_chunk_size(self, chunk_size: int) -> StreamSource:
-        """Use ``chunk_size`` rows per chunk unless the source fixed its own."""
-        if self.chunk_size is None:
-            self.chunk_size = int(chunk_size)
-        return self
+        """A copy reading ``chunk_size`` rows per chunk, unless the source
+        fixed its own (the copy keeps this fit's chunk size with it)."""
+        out = copy.copy(self)
+        if out.chunk_size is None:
+            out.chunk_size = int(chunk_size)
+        return out
+
+    def for_em(self) -> StreamSource:
+        """A copy yielding float32 chunks as float32; the float64 reads of
+        the start and of ``fit_predict``'s labels stay as they are."""
+        out = copy.copy(self)
+        out.keep_float32 = True
+        return out
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         start = 0
@@ -411,8 +529,6 @@ class ParquetSource(StreamSource):
         columns: list[str] | None = None,
         chunk_size: int | None = None,
     ) -> None:
-        from ._errors import require
-
         pq = require("pyarrow.parquet", "data", "Reading Parquet files")
         self.path = str(path)
         self.columns = None if columns is None else list(columns)
@@ -465,8 +581,6 @@ class CSVSource(StreamSource):
         block_bytes: int = 8 * 2**20,
         delimiter: str = ",",
     ) -> None:
-        from ._errors import require
-
         require("pyarrow.csv", "data", "Reading CSV files")
         self.path = str(path)
         if not os.path.exists(self.path):
@@ -559,7 +673,7 @@ def open_source(path: object, columns: list[str] | None = None) -> StreamSource:
     )
 
 
-def as_stream(X: object) -> StreamSource | None:
+def as_stream(X: object) -> DataSource | None:
     """The streaming source for X, or None when X is an ordinary array-like."""
     if isinstance(X, StreamSource):
         return X
@@ -636,8 +750,6 @@ def dask_array_from_file(
     ``dask.dataframe.read_csv``.  The path must be readable by every worker
     (the same file system).
     """
-    from ._errors import require
-
     da = require("dask.array", "dask", "Reading a file into a dask array")
     text = os.path.abspath(str(path))
     source = open_source(text, columns)  # checks existence, format, columns
@@ -684,8 +796,6 @@ def scaled_input(
             source.chunk_size = int(chunk_size)
         yield source
         return
-    from ._errors import require
-
     distributed = require("distributed", "dask", "Fitting on a Dask cluster")
     try:
         client = distributed.Client(scheduler, timeout="20s")
