@@ -25,8 +25,12 @@ import contextlib
 import importlib.util
 import math
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .covariance import CovarianceModel
 
 # numba is imported (and the kernels compiled or loaded from cache) only on
 # first use, so ``import gmmkit`` stays fast.
@@ -55,23 +59,40 @@ def available() -> bool:
     return _HAVE_NUMBA
 
 
-def applicable(moments: str, n_features: int) -> str | None:
-    """Which kernel serves a model with these moments ("full" / "diag"), or None.
+def applicable(kind: str, n_features: int) -> str | None:
+    """Which kernel serves a model of this ``kernel_kind`` ("full" / "diag"),
+    or None.
 
     Every covariance model's density is ``log det P_k - |(x - mu_k) P_k|^2 / 2``
-    with ``P_k`` its upper precision factor (diagonal for "diag" moments), so
-    one kernel per kind of moments serves all of them.
+    with ``P_k`` its upper precision factor (diagonal for "diag"), so one
+    kernel per kind serves all of them; the model gives its factors in the
+    kernels' layout (:meth:`gmmkit.covariance.CovarianceModel.kernel_factors`).
     """
-    if not _HAVE_NUMBA or n_features > MAX_FEATURES[moments]:
+    if not _HAVE_NUMBA or n_features > MAX_FEATURES[kind]:
         return None
-    return moments
+    return kind
+
+
+def kernel_inputs(
+    model: CovarianceModel,
+    weights: np.ndarray,
+    prec_chol: np.ndarray,
+    n_features: int,
+) -> tuple[str, np.ndarray, np.ndarray] | None:
+    """``(kind, factors, log_constants)`` for the compiled kernels, or None
+    where no kernel serves the model at this number of features."""
+    kind = applicable(model.kernel_kind, n_features)
+    if kind is None:
+        return None
+    factors = model.kernel_factors(prec_chol, len(weights), n_features)
+    return kind, factors, log_constants(kind, weights, factors, n_features)
 
 
 def dense_factors(kind: str, prec_chol: np.ndarray, k: int, d: int) -> np.ndarray:
     """Precision factors as (K, d, d) upper factors or (K, d) precisions.
 
-    Accepts every model's native shape: (K, d, d), shared (d, d), diagonal
-    (K, d) or spherical (K,).
+    Superseded by :meth:`gmmkit.covariance.CovarianceModel.kernel_factors`
+    (the model knows its own shapes); kept until every caller asks the model.
     """
     if kind == "full":
         factors = prec_chol if prec_chol.ndim == 3 else prec_chol[None]

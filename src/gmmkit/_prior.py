@@ -23,7 +23,8 @@ changes.  With ``W_k`` the scatter of component ``k`` about its weighted mean
 So every MAP M-step is the model's ordinary M-step
 (:meth:`~gmmkit.covariance.CovarianceModel.covariances_from_scatter`) applied
 to a modified scatter and modified counts: :meth:`ResolvedPrior.map_statistics`
-computes them.  The per-model rules (:data:`_RULES`) reproduce the M-steps of
+computes them.  The per-model rules (each model's
+:attr:`~gmmkit.covariance.CovarianceModel.prior_rule`) reproduce the M-steps of
 mclust 6.0's EM (``me``, ``Mclust``) exactly, including its particularities:
 model EII ignores the prior scale, VEV ignores ``dof``, and EEI keeps the
 unshrunk means.  (mclust's stand-alone ``mstep`` uses other MAP formulas
@@ -49,18 +50,17 @@ import numpy as np
 from scipy import linalg
 
 from ._errors import DataError, InvalidParameterError
+from .covariance import MCLUST_MODELS, MCLUST_MODELS_1D, PriorRule, get_model
 
 #: mclust's default shrinkage (``defaultPrior``).
 DEFAULT_SHRINKAGE = 0.01
 
-#: Models whose covariances get an inverse-gamma prior with a scalar scale.
-_SCALAR_SCALE = frozenset({"E", "V", "EII", "VII", "EEI", "VEI", "EVI", "VVI"})
-#: Models whose covariances get an inverse-Wishart prior with a matrix scale.
-_MATRIX_SCALE = frozenset({"EEE", "EEV", "VEV", "VVV"})
-#: Every model with a MAP M-step (as in mclust).
-PRIOR_MODELS: tuple[str, ...] = (
-    "E", "V", "EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "EEV", "VEV", "VVV",
-)  # fmt: skip
+#: Every model with a MAP M-step (as in mclust), in mclust's order.
+PRIOR_MODELS: tuple[str, ...] = tuple(
+    name
+    for name in (*MCLUST_MODELS_1D, *MCLUST_MODELS)
+    if get_model(name).prior_rule is not None
+)
 
 
 @dataclass(frozen=True)
@@ -173,72 +173,27 @@ def _real(
     return float(value)  # type: ignore[arg-type]
 
 
-@dataclass
-class _Rule:
-    """How a model's MAP M-step maps onto its ordinary one.
-
-    ``scale_share(G, d)``: the multiple of the prior scale added to every
-    component's scatter (for the spherical models what counts is the trace);
-    ``extra_count(nu, G, d, m)``: the number added to every component's count,
-    with ``m = 1`` when the means have a prior (shrinkage > 0), else 0;
-    ``shrink_means``: whether the means are shrunk towards the prior mean;
-    ``mean_coef(kappa, n_k)``: the coefficient of the shrinkage term
-    ``(xbar_k - mean)(xbar_k - mean)^T`` added to the scatter.
-    """
-
-    scale_share: Callable[[int, int], float]
-    extra_count: Callable[[float, int, int, int], float]
-    shrink_means: bool = True
-    mean_coef: Callable[[float, np.ndarray], np.ndarray] = lambda kappa, nk: (
-        kappa * nk / (nk + kappa)
-    )
+def _rule(model_name: str, n_components: int = 2) -> PriorRule:
+    """The model's MAP rule (with one component: that of mclust's
+    single-Gaussian step, see :attr:`PriorRule.one_component`)."""
+    rule = get_model(model_name).prior_rule
+    if rule is None:
+        raise InvalidParameterError(
+            f"prior is not available for covariance_type {model_name!r}: mclust "
+            "has no MAP M-step for EVE, VEE, VVE and EVV. Models with a prior: "
+            f"{', '.join(PRIOR_MODELS)} (and scikit-learn's names full, tied, "
+            "diag, spherical)."
+        )
+    if n_components == 1:
+        one = get_model(rule.one_component).prior_rule
+        assert one is not None
+        return one
+    return rule
 
 
-# Each rule is mclust 6.0's M-step as its EM (me) runs it, written as the
-# "ordinary M-step of modified statistics"; the comment gives the covariance
-# it yields (S_k = W_k + B_k, n = sum_k n_k, L = scale); m = 1 with a prior
-# on the means (shrinkage > 0), else 0.
-_RULES: dict[str, _Rule] = {
-    # sigma^2 = (L + sum_k S_k) / (n + nu + G + 2)
-    "E": _Rule(lambda g, d: 1.0 / g, lambda nu, g, d, m: (nu + g + 2) / g),
-    # sigma_k^2 = (L + S_k) / (n_k + nu + 3)
-    "V": _Rule(lambda g, d: 1.0, lambda nu, g, d, m: nu + 3),
-    # sigma^2 = sum_k tr S_k / (n d + nu + G d + 2); mclust leaves L out
-    "EII": _Rule(lambda g, d: 0.0, lambda nu, g, d, m: (nu + g * d + 2) / (g * d)),
-    # sigma_k^2 = (L + tr S_k) / (n_k d + nu + d m + 2)
-    "VII": _Rule(lambda g, d: 1.0 / d, lambda nu, g, d, m: (nu + d * m + 2) / d),
-    # B_jj = (L + sum_k S_kjj) / (n + nu + m + 1); the means stay unshrunk
-    "EEI": _Rule(
-        lambda g, d: 1.0 / g,
-        lambda nu, g, d, m: (nu + m + 1) / g,
-        shrink_means=False,
-    ),
-    # lambda_k = sum_j (L + S_kjj) / A_j / (n_k d + nu + m + 2), A as without prior
-    "VEI": _Rule(lambda g, d: 1.0, lambda nu, g, d, m: (nu + m + 2) / d),
-    # lambda = sum_k |L + diag S_k|^(1/d) / (n + nu + m + 1)
-    "EVI": _Rule(lambda g, d: 1.0, lambda nu, g, d, m: (nu + m + 1) / g),
-    # Sigma_kjj = (L + S_kjj) / (n_k + nu + m + 2)
-    "VVI": _Rule(lambda g, d: 1.0, lambda nu, g, d, m: nu + m + 2),
-    # Sigma = (L + sum_k S_k) / (n + nu + d + G m + 1)
-    "EEE": _Rule(lambda g, d: 1.0 / g, lambda nu, g, d, m: (nu + d + g * m + 1) / g),
-    # Sigma_k = D_k (sum_j Omega_j) D_k^T / (n + nu + d + m + 1) with
-    # L + S_k = D_k Omega_k D_k^T
-    "EEV": _Rule(lambda g, d: 1.0, lambda nu, g, d, m: (nu + d + m + 1) / g),
-    # VEV's iteration on L + S_k with the plain counts (mclust ignores nu)
-    "VEV": _Rule(lambda g, d: 1.0, lambda nu, g, d, m: 0.0),
-    # Sigma_k = (L + S_k) / (n_k + nu + d + 2)
-    "VVV": _Rule(lambda g, d: 1.0, lambda nu, g, d, m: nu + d + 2),
-}
-
-
-#: mclust fits one component with its single-Gaussian functions (``mvn``):
-#: XII for the spherical models, XXI for the diagonal ones, XXX for the
-#: ellipsoidal ones, whose MAP steps are those of VII, VVI and VVV.
-_ONE_COMPONENT = {
-    "E": "V", "V": "V", "EII": "VII", "VII": "VII",
-    "EEI": "VVI", "VEI": "VVI", "EVI": "VVI", "VVI": "VVI",
-    "EEE": "VVV", "EEV": "VVV", "VEV": "VVV", "VVV": "VVV",
-}  # fmt: skip
+def _mean_coef(kappa: float, nk: np.ndarray) -> np.ndarray:
+    """Coefficient of the shrinkage term ``(xbar_k - mean)(xbar_k - mean)^T``."""
+    return kappa * nk / (nk + kappa)
 
 
 @dataclass
@@ -273,15 +228,14 @@ class ResolvedPrior:
         scatter : ndarray, shape as the input
         """
         n_components, n_features = xbar.shape
-        name = self.model_name
-        rule = _RULES[_ONE_COMPONENT[name] if n_components == 1 else name]
+        rule = _rule(self.model_name, n_components)
         kappa = self.shrinkage
         if rule.shrink_means:
             means = (nk[:, None] * xbar + kappa * self.mean) / (nk + kappa)[:, None]
         else:
             means = np.array(xbar, dtype=np.float64, copy=True)
         diff = xbar - self.mean
-        coef = rule.mean_coef(kappa, nk)
+        coef = _mean_coef(kappa, nk)
         out = np.array(scatter, dtype=np.float64, copy=True)
         share = rule.scale_share(n_components, n_features)
         if out.ndim == 3:
@@ -313,13 +267,7 @@ def resolve_prior(
 
     ``chunks`` is only read when a default needs the data's mean or variance.
     """
-    if model_name not in _RULES:
-        raise InvalidParameterError(
-            f"prior is not available for covariance_type {model_name!r}: mclust "
-            "has no MAP M-step for EVE, VEE, VVE and EVV. Models with a prior: "
-            f"{', '.join(PRIOR_MODELS)} (and scikit-learn's names full, tied, "
-            "diag, spherical)."
-        )
+    scalar = _rule(model_name).scale == "scalar"
     d = n_features
     need_data = spec.mean is None or spec.scale is None
     mean = cov = None
@@ -331,7 +279,6 @@ def resolve_prior(
     if spec.mean is not None:
         mean = _check_mean(spec.mean, d)
     assert mean is not None
-    scalar = model_name in _SCALAR_SCALE
     if spec.scale is None:
         assert cov is not None
         fac = (1.0 / n_components) ** (2.0 / d)
@@ -401,6 +348,7 @@ def _check_mean(value: object, d: int) -> np.ndarray:
 
 
 def _check_scale(value: object, model_name: str, d: int) -> float | np.ndarray:
+    scalar = _rule(model_name).scale == "scalar"
     try:
         arr = np.array(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -414,10 +362,10 @@ def _check_scale(value: object, model_name: str, d: int) -> float | np.ndarray:
             raise InvalidParameterError(
                 f"prior scale must be a finite number > 0; got {s!r}."
             )
-        if model_name in _SCALAR_SCALE:
+        if scalar:
             return s
         return s * np.eye(d)
-    if model_name in _SCALAR_SCALE:
+    if scalar:
         raise InvalidParameterError(
             f"prior scale must be a single positive number for covariance_type "
             f"{model_name!r} (its variances get an inverse-gamma prior); got an "

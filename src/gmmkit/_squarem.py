@@ -17,9 +17,9 @@ definite is treated the same way.
 The parameter vector is (log-weights, means, covariances in the model's
 native shape).  Extrapolating covariances stays inside the model only when
 its set of covariances is closed under affine combinations that remain
-positive definite, which holds for the models listed in
-:data:`SUPPORTED`; other models (with shape or orientation constraints)
-and MAP fits with a prior are refused.
+positive definite, which each model states in its ``squarem`` attribute
+(:data:`SUPPORTED` lists them); other models (with shape or orientation
+constraints) and MAP fits with a prior are refused.
 """
 
 from __future__ import annotations
@@ -32,12 +32,15 @@ from ._engine import Step, m_step
 from ._errors import FitError
 from ._prior import ResolvedPrior
 from ._stats import Params, check_loglik
-from .covariance import CovarianceModel
+from .covariance import MCLUST_MODELS, MCLUST_MODELS_1D, CovarianceModel, get_model
 from .sources import DataSource
 
 #: mclust names of the models SQUAREM may extrapolate (unconstrained or
-#: linearly constrained covariances).
-SUPPORTED = frozenset({"VVV", "EEE", "VVI", "VII", "EEI", "EII"})
+#: linearly constrained covariances): those whose class says so
+#: (:attr:`gmmkit.covariance.CovarianceModel.squarem`).
+SUPPORTED = frozenset(
+    name for name in (*MCLUST_MODELS, *MCLUST_MODELS_1D) if get_model(name).squarem
+)
 
 #: How many times a rejected jump is pulled back before plain EM is used.
 _MAX_BACKTRACK = 3

@@ -19,9 +19,12 @@ ellipsoid EEE, VEE, EVE, VVE, EEV, VEV, EVV, VVV  closed form; VEE, EVE, VVE,
 
 from __future__ import annotations
 
+import numpy as np
+
 from .._errors import InvalidParameterError
-from ._base import CovarianceModel
+from ._base import CovarianceModel, PriorRule
 from ._decomposed import DecomposedModel, DenseView, dense_view
+from ._linalg import SINGULAR_RCOND, reciprocal_condition
 from .diagonal import EEI, EVI, VEI, VVI
 from .ellipsoidal import EEE, EEV, EVE, EVV, VEE, VEV, VVE, VVV
 from .spherical import EII, VII, E, V
@@ -76,6 +79,45 @@ def get_model(covariance_type: object) -> CovarianceModel:
     )
 
 
+def to_dense(
+    covariances: object,
+    covariance_type: object,
+    n_components: int,
+    n_features: int,
+) -> np.ndarray:
+    """Covariances of any model as full matrices, a new array (K, d, d).
+
+    ``covariances`` is ``covariances_`` (or ``precisions_``) of a fitted
+    mixture: in the native shape of ``covariance_type`` (any name
+    :func:`get_model` knows; mclust's names of scikit-learn's four models
+    also accept scikit-learn's shapes), or already (K, d, d).  For another
+    ``covariance_type`` (e.g. None, or an estimator from elsewhere) the
+    shape decides where it is unambiguous: (d, d) tied, (K, d) diagonal,
+    (K,) spherical.
+    """
+    k, d = int(n_components), int(n_features)
+    cov = np.array(covariances, dtype=np.float64)
+    if cov.shape == (k, d, d):
+        return cov
+    name = covariance_type if isinstance(covariance_type, str) else ""
+    model = _SKLEARN.get(name) or _MODELS.get(name)
+    if model is None:
+        by_shape = [
+            cls for cls in (EEE, VVI, VII) if cov.shape == cls().native_shape(k, d)
+        ]
+        model = by_shape[0] if len(by_shape) == 1 else None
+    if model is not None:
+        inner = model.inner if issubclass(model, DenseView) else model()
+        if cov.shape == inner.native_shape(k, d):
+            return np.array(inner.dense(cov, k, d), dtype=np.float64)
+    raise InvalidParameterError(
+        f"Cannot read covariances_ of shape {cov.shape} for covariance_type="
+        f"{covariance_type!r} with {k} components and {d} features; expected "
+        f"({k}, {d}, {d}) for 'full', ({d}, {d}) for 'tied', ({k}, {d}) for "
+        f"'diag' or ({k},) for 'spherical'."
+    )
+
+
 __all__ = [
     "COVARIANCE_TYPES",
     "EEE",
@@ -87,6 +129,7 @@ __all__ = [
     "EVV",
     "MCLUST_MODELS",
     "MCLUST_MODELS_1D",
+    "SINGULAR_RCOND",
     "VEE",
     "VEI",
     "VEV",
@@ -98,6 +141,9 @@ __all__ = [
     "DecomposedModel",
     "DenseView",
     "E",
+    "PriorRule",
     "V",
     "get_model",
+    "reciprocal_condition",
+    "to_dense",
 ]

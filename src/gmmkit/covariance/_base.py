@@ -14,62 +14,67 @@ for spherical).  The precision Cholesky factor ``P`` is upper triangular with
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import numpy as np
-from scipy import linalg
 
-from .._errors import FitError, InvalidParameterError
+from .._errors import InvalidParameterError
+from ._linalg import (
+    EMPTY_FRACTION,
+    decompose,
+    factor_full,
+    gaussian_from_maha,
+    is_symmetric_pd,
+    log_det_upper,
+    numerically_singular,
+    singular_error,
+    upper_cholesky_of_precision,
+)
 
-_LOG_2PI = float(np.log(2.0 * np.pi))
-
-#: A component whose weighted count is below this fraction of the total
-#: weight is empty: its responsibilities have all underflowed (or it started
-#: with zero weight).  The engine keeps its previous mean and covariance and
-#: gives it the weight of its count (~0); the decomposed models leave it out
-#: of the parameters they share.  Any larger count, however small, is an
-#: ordinary component and is re-estimated, as scikit-learn does (a threshold
-#: of 1e-10 froze components that scikit-learn re-estimates and recover).
-EMPTY_FRACTION = 1e-300
-
-
-def singular_error(
-    components: list[int], reg_covar: float, dtype_note: str = ""
-) -> FitError:
-    """The error raised when a covariance cannot be factorised."""
-    which = ", ".join(str(k) for k in components)
-    plural = "s" if len(components) > 1 else ""
-    return FitError(
-        f"EM cannot continue: the covariance of component{plural} {which} is not "
-        "positive definite (its points have collapsed onto a point or a lower-"
-        "dimensional subspace, e.g. duplicate rows, a constant column or collinear "
-        f"columns). Remedies: increase reg_covar (now {reg_covar:g}), reduce "
-        "n_components, use a constrained covariance_type such as 'diag', "
-        "'spherical' or 'tied', or standardise/deduplicate the features." + dtype_note
-    )
+# Kept importable from here for the callers written before ``_linalg`` existed.
+_is_symmetric_pd = is_symmetric_pd
+_upper_cholesky_of_precision = upper_cholesky_of_precision
 
 
-def _flip(a: np.ndarray) -> np.ndarray:
-    return a[..., ::-1, ::-1]
+@dataclass(frozen=True)
+class PriorRule:
+    """How a model's MAP M-step under mclust's conjugate prior maps onto its
+    ordinary M-step (see :mod:`gmmkit._prior`, which applies it).
 
+    With ``S_k`` the component's scatter plus the prior's shrinkage term,
+    ``L`` the prior scale, ``nu`` its degrees of freedom, ``G`` the number of
+    components, ``d`` the number of features and ``m = 1`` when the means
+    have a prior (shrinkage > 0), else 0, the MAP covariance is the model's
+    ordinary M-step of counts ``n_k + extra_count(nu, G, d, m)`` and scatter
+    ``S_k + scale_share(G, d) * L``.
+    """
 
-def _upper_cholesky_of_precision(precision: np.ndarray) -> np.ndarray:
-    """Upper triangular U with U @ U.T == precision (via J chol(J A J) J)."""
-    return _flip(linalg.cholesky(_flip(precision), lower=True, check_finite=False))
-
-
-def _is_symmetric_pd(a: np.ndarray) -> bool:
-    if not np.allclose(a, a.T, rtol=1e-10, atol=1e-12 * max(1.0, np.abs(a).max())):
-        return False
-    try:
-        linalg.cholesky(a, lower=True, check_finite=False)
-    except linalg.LinAlgError:
-        return False
-    return True
+    #: "scalar": inverse-gamma prior with a positive number as scale
+    #: (spherical, diagonal models); "matrix": inverse Wishart with a (d, d)
+    #: scale (ellipsoidal models).
+    scale: Literal["scalar", "matrix"]
+    scale_share: Callable[[int, int], float]
+    extra_count: Callable[[float, int, int, int], float]
+    #: mclust fits one component with its single-Gaussian functions, whose
+    #: MAP steps are those of this model (V, VII, VVI or VVV).
+    one_component: str
+    #: Whether the means are shrunk towards the prior mean (EEI: not).
+    shrink_means: bool = True
 
 
 class CovarianceModel(ABC):
-    """Base class of the covariance models (one subclass per model)."""
+    """Base class of the covariance models (one subclass per model).
+
+    Everything model-specific that the rest of gmmkit needs is asked of the
+    model: its M-step, factorisations and densities, dense covariances
+    (:meth:`dense`), the precision factors of the compiled E-step kernels
+    (:attr:`kernel_kind`, :meth:`kernel_factors`), whether SQUAREM may
+    extrapolate its parameters (:attr:`squarem`) and its MAP rule under
+    mclust's prior (:attr:`prior_rule`).  A new model is one class here and
+    one registry entry in :mod:`gmmkit.covariance`.
+    """
 
     #: mclust's three-letter code (volume, shape, orientation).
     name: ClassVar[str]
@@ -80,6 +85,31 @@ class CovarianceModel(ABC):
     #: Which second moments the M-step needs: the full ``d x d`` scatter or
     #: only its diagonal.
     moments: ClassVar[Literal["full", "diag"]]
+    #: Whether SQUAREM's extrapolation ``t0 - 2a r + a^2 v`` of the native
+    #: covariance arrays stays inside the model: true for models whose set of
+    #: covariances is closed under affine combinations that remain positive
+    #: definite (no shape or orientation constraint).
+    squarem: ClassVar[bool] = False
+    #: The MAP M-step under mclust's conjugate prior; None where mclust has
+    #: none (EVE, VEE, VVE, EVV).
+    prior_rule: ClassVar[PriorRule | None] = None
+
+    @property
+    def kernel_kind(self) -> Literal["full", "diag"]:
+        """Which compiled E-step kernel serves the model: "full" (upper
+        triangular precision factors) or "diag" (diagonal precisions)."""
+        return self.moments
+
+    def kernel_factors(
+        self, prec_chol: np.ndarray, n_components: int, n_features: int
+    ) -> np.ndarray:
+        """The precision factors in the compiled kernels' layout (C-contiguous
+        float64): (K, d, d) upper factors for ``kernel_kind == "full"``,
+        (K, d) precisions (squared factors) for "diag"."""
+        factors = self.dense(prec_chol, n_components, n_features)
+        if self.kernel_kind == "diag":
+            factors = np.diagonal(factors, axis1=1, axis2=2) ** 2
+        return np.ascontiguousarray(factors, dtype=np.float64)
 
     # -- sizes -----------------------------------------------------------------
     @abstractmethod
@@ -153,7 +183,11 @@ class CovarianceModel(ABC):
     def dense(
         self, covariances: np.ndarray, n_components: int, n_features: int
     ) -> np.ndarray:
-        """Covariances as full matrices, shape (K, d, d)."""
+        """Covariances as full matrices, shape (K, d, d).
+
+        Also converts precisions and precision Cholesky factors (they have
+        the covariances' native shape and the same sparsity).
+        """
 
     @abstractmethod
     def from_dense(self, dense: np.ndarray) -> np.ndarray:
@@ -167,10 +201,8 @@ class CovarianceModel(ABC):
 
         ``Sigma_k = volumes[k] * D_k @ diag(shapes[k]) @ D_k.T`` with
         ``D_k = orientations[k]`` orthogonal and ``prod(shapes[k]) == 1``; see
-        :func:`gmmkit.covariance._decomposed.decompose`.
+        :func:`gmmkit.covariance._linalg.decompose`.
         """
-        from ._decomposed import decompose
-
         dense = np.asarray(self.dense(covariances, n_components, n_features))
         return decompose(dense, self.name[2] if len(self.name) == 3 else "I")
 
@@ -224,81 +256,15 @@ class CovarianceModel(ABC):
         return f"{type(self).__name__}()"
 
 
-def log_det_upper(prec_chol: np.ndarray) -> np.ndarray:
-    """Sum of log-diagonals of (stacked) triangular matrices."""
-    return np.log(np.diagonal(prec_chol, axis1=-2, axis2=-1)).sum(axis=-1)
-
-
-def gaussian_from_maha(
-    maha: np.ndarray, log_det: np.ndarray, n_features: int
-) -> np.ndarray:
-    """Log-density from squared Mahalanobis distances and log|P|."""
-    return -0.5 * (n_features * _LOG_2PI + maha) + log_det
-
-
-def numerically_singular(chol: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """Which covariances (..., d, d) are singular to working precision, from
-    their lower Cholesky factors: those where some feature's variance given
-    the features before it (the pivot ``L_jj^2``) is within ``d`` units of
-    rounding of its own variance ``Sigma_jj``.
-
-    Past that point whether the factorisation succeeds at all, and the
-    log-determinant, are decided by rounding (an exactly collinear column
-    gives a pivot of either sign at ~1e-16 relative), so the same data
-    could fit or fail with the order of a sum.
-    """
-    d = cov.shape[-1]
-    pivots = np.diagonal(chol, axis1=-2, axis2=-1) ** 2
-    own = np.diagonal(cov, axis1=-2, axis2=-1)
-    return np.any(pivots <= d * np.finfo(cov.dtype).eps * own, axis=-1)
-
-
-def factor_full(covariances: np.ndarray, reg_covar: float) -> np.ndarray:
-    """Upper precision factors of a stack (K, d, d); FitError names the bad
-    ones (not positive definite, or singular to working precision: see
-    :func:`numerically_singular`)."""
-    # Fast path: numpy's stacked Cholesky and triangular inverse (one call for
-    # all components, ~1000x faster than a scipy call per small matrix);
-    # the loop below runs only to name the components that fail.
-    with np.errstate(all="ignore"):
-        try:
-            chol = np.linalg.cholesky(covariances)
-            fast = np.linalg.inv(chol)
-        except np.linalg.LinAlgError:
-            fast = None
-    if (
-        fast is not None
-        and np.all(np.isfinite(fast))
-        and not numerically_singular(chol, covariances).any()
-    ):
-        return np.ascontiguousarray(fast.transpose(0, 2, 1))
-    out = np.empty_like(covariances)
-    bad = []
-    for k in range(covariances.shape[0]):
-        if not np.all(np.isfinite(covariances[k])):
-            bad.append(k)
-            continue
-        try:
-            chol_k = linalg.cholesky(covariances[k], lower=True, check_finite=False)
-        except (linalg.LinAlgError, ValueError):
-            bad.append(k)
-            continue
-        if numerically_singular(chol_k, covariances[k]):
-            bad.append(k)
-            continue
-        eye = np.eye(chol_k.shape[0], dtype=chol_k.dtype)
-        out[k] = linalg.solve_triangular(chol_k, eye, lower=True, check_finite=False).T
-    if bad:
-        raise singular_error(bad, reg_covar)
-    return out
-
-
 __all__ = [
     "EMPTY_FRACTION",
     "CovarianceModel",
+    "PriorRule",
+    "StackedFactors",
     "factor_full",
     "gaussian_from_maha",
     "log_det_upper",
+    "numerically_singular",
     "singular_error",
 ]
 
@@ -313,10 +279,17 @@ class StackedFactors(CovarianceModel):
         return factor_full(covariances, reg_covar)
 
     def precisions_cholesky_from_precisions(self, precisions):
-        return np.stack([_upper_cholesky_of_precision(p) for p in precisions])
+        return np.stack([upper_cholesky_of_precision(p) for p in precisions])
 
     def precisions_from_cholesky(self, prec_chol):
         return prec_chol @ prec_chol.transpose(0, 2, 1)
 
     def covariance_factors(self, prec_chol, n_components, n_features):
         return np.linalg.inv(prec_chol)
+
+    def kernel_factors(self, prec_chol, n_components, n_features):
+        if self.kernel_kind == "diag":
+            return np.ascontiguousarray(
+                np.diagonal(prec_chol, axis1=1, axis2=2) ** 2, dtype=np.float64
+            )
+        return np.ascontiguousarray(prec_chol, dtype=np.float64)

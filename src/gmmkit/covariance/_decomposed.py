@@ -15,9 +15,9 @@ This module holds
 * :class:`DenseView`, which presents one of the four scikit-learn models
   (whose native shapes are scikit-learn's) with those dense shapes, so that
   e.g. ``"VVI"`` gives the same fit as ``"diag"`` with ``(K, d, d)`` arrays;
-* :func:`decompose`, the volume / shape / orientation of fitted covariances;
-* the controls of the iterative M-steps, :data:`INNER_TOL` and
-  :data:`INNER_MAX_ITER` (the solvers live with their models).
+* the factorisations and decomposition helpers live in
+  :mod:`gmmkit.covariance._linalg`, the iterative M-steps' loops in
+  :mod:`gmmkit.covariance._inner`.
 
 Regularisation: ``reg_covar`` is added as ``reg_covar * n_k`` to the diagonal
 of every scatter matrix before the model's M-step, which adds ``reg_covar`` to
@@ -32,102 +32,15 @@ from typing import ClassVar
 import numpy as np
 
 from .._errors import InvalidParameterError
-from ._base import (
-    EMPTY_FRACTION,
-    CovarianceModel,
-    StackedFactors,
-    _is_symmetric_pd,
+from ._base import CovarianceModel, StackedFactors
+from ._linalg import (
+    decompose,
+    diagonal_maha,
     gaussian_from_maha,
+    is_symmetric_pd,
     log_det_upper,
+    maha_blocks,
 )
-
-#: Inner tolerance of the iterative M-steps (VEI, VEE, VEV, EVE, VVE): the
-#: alternating updates stop when no parameter changed by more than this,
-#: relative to its size (orientations: absolute change of their entries).
-#: Tighter than mclust's ``sqrt(.Machine$double.eps)`` so that gmmkit lands on
-#: the M-step's optimum rather than near it.
-INNER_TOL = 1e-12
-#: Iteration limit of the inner loops; reaching it keeps the last iterate.
-INNER_MAX_ITER = 5000
-
-def geometric_mean(values: np.ndarray) -> np.ndarray:
-    """``prod(values) ** (1/d)`` along the last axis, computed in log space."""
-    with np.errstate(divide="ignore"):
-        return np.exp(np.log(values).mean(axis=-1))
-
-
-def sorted_eigh(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenvalues (descending) and eigenvectors of a stack of symmetric matrices."""
-    values, vectors = np.linalg.eigh(matrices)
-    return values[..., ::-1], vectors[..., ::-1]
-
-
-def compose(
-    volumes: np.ndarray, shapes: np.ndarray, orientations: np.ndarray | None
-) -> np.ndarray:
-    """Dense ``lambda_k D_k diag(A_k) D_k^T`` (``orientations=None``: identity)."""
-    diag = volumes[:, None] * shapes
-    if orientations is None:
-        return np.stack([np.diag(v) for v in diag])
-    out = np.einsum("kij,kj,klj->kil", orientations, diag, orientations)
-    return 0.5 * (out + out.transpose(0, 2, 1))
-
-
-def active_components(nk: np.ndarray) -> np.ndarray:
-    """Mask of the components with a non-negligible weighted count."""
-    return nk > EMPTY_FRACTION * nk.sum()
-
-
-def decompose(
-    dense: np.ndarray, orientation_letter: str
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Volume, shape and orientation of covariances ``Sigma_k`` (K, d, d).
-
-    Returns ``(volumes, shapes, orientations)`` of shapes (K,), (K, d),
-    (K, d, d) with ``Sigma_k = volumes[k] * D_k diag(shapes[k]) D_k^T``,
-    ``prod(shapes[k]) == 1`` and ``D_k = orientations[k]`` orthogonal.
-
-    ``orientation_letter`` is the model's third letter: ``"I"`` keeps the axes
-    (shapes in feature order), ``"E"`` gives all components the common
-    eigenvectors (ordered by the decreasing shapes of the average shape
-    matrix) and ``"V"`` each component its own eigenvectors with decreasing
-    shapes.  The sign of each eigenvector is chosen so that its largest entry
-    is positive.
-    """
-    k, d, _ = dense.shape
-    if orientation_letter == "I" or d == 1:
-        return decompose_axes(np.diagonal(dense, axis1=1, axis2=2))
-    volumes = np.exp(np.linalg.slogdet(dense)[1] / d)
-    if orientation_letter == "E":
-        _, common = sorted_eigh((dense / volumes[:, None, None]).mean(axis=0))
-        common = _fix_signs(common)
-        shapes = np.einsum("ij,kil,lj->kj", common, dense, common)
-        shapes /= volumes[:, None]
-        orientations = np.broadcast_to(common, (k, d, d)).copy()
-        return volumes, shapes, orientations
-    values, vectors = sorted_eigh(dense)
-    return volumes, values / volumes[:, None], _fix_signs(vectors)
-
-
-def decompose_axes(
-    variances: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`decompose` of axis-aligned covariances from their variances (K, d),
-    in O(K d): the orientations are the identity, one read-only (d, d) array
-    seen K times (not K copies, each of 800 MB at d = 10000)."""
-    k, d = variances.shape
-    with np.errstate(divide="ignore"):
-        volumes = np.exp(np.log(variances).mean(axis=1))
-    shapes = variances / volumes[:, None]
-    return volumes, shapes, np.broadcast_to(np.eye(d), (k, d, d))
-
-
-def _fix_signs(vectors: np.ndarray) -> np.ndarray:
-    """Flip eigenvectors (columns) so that each one's largest entry is positive."""
-    idx = np.abs(vectors).argmax(axis=-2)
-    signs = np.sign(np.take_along_axis(vectors, idx[..., None, :], axis=-2))
-    signs[signs == 0] = 1.0
-    return vectors * signs
 
 
 def _constraint_problem(name: str, dense: np.ndarray, rtol: float) -> str | None:
@@ -220,11 +133,8 @@ class DecomposedModel(StackedFactors):
 
     # -- densities (factorisations: StackedFactors) ---------------------------------
     def log_gaussian(self, X, means, prec_chol):
-        from .diagonal import diagonal_maha
-        from .ellipsoidal import _maha_blocks
-
         if self.family == "ellipsoidal":
-            maha = _maha_blocks(X, means, prec_chol)
+            maha = maha_blocks(X, means, prec_chol)
         else:
             diag = np.diagonal(prec_chol, axis1=1, axis2=2)
             maha = diagonal_maha(X, means, diag**2)
@@ -255,7 +165,7 @@ class DecomposedModel(StackedFactors):
             )
 
     def _bad_precisions(self, arr):
-        return [k for k in range(arr.shape[0]) if not _is_symmetric_pd(arr[k])]
+        return [k for k in range(arr.shape[0]) if not is_symmetric_pd(arr[k])]
 
 
 def _describe(name: str) -> str:
@@ -327,7 +237,15 @@ class DenseView(CovarianceModel):
     def log_gaussian(self, X, means, prec_chol):
         return self.inner.log_gaussian(X, means, self._n(prec_chol))
 
+    def kernel_factors(self, prec_chol, n_components, n_features):
+        return self.inner.kernel_factors(self._n(prec_chol), n_components, n_features)
+
     def dense(self, covariances, n_components, n_features):
+        # Arrays in the wrapped model's (scikit-learn's) shape are accepted
+        # too: the native shapes differ in their number of dimensions.
+        arr = np.asarray(covariances)
+        if arr.ndim != 3:
+            return self.inner.dense(arr, n_components, n_features)
         return covariances
 
     def from_dense(self, dense):
@@ -350,7 +268,7 @@ class DenseView(CovarianceModel):
         return arr
 
     def _bad_precisions(self, arr):
-        return [k for k in range(arr.shape[0]) if not _is_symmetric_pd(arr[k])]
+        return [k for k in range(arr.shape[0]) if not is_symmetric_pd(arr[k])]
 
 
 def dense_view(model: type[CovarianceModel]) -> type[DenseView]:
@@ -363,6 +281,8 @@ def dense_view(model: type[CovarianceModel]) -> type[DenseView]:
             "name": model.name,
             "family": model.family,
             "moments": model.moments,
+            "squarem": model.squarem,
+            "prior_rule": model.prior_rule,
             "__doc__": f"{model.__doc__}\n\nArrays have shape (K, d, d).",
             "__module__": __name__,
             "__qualname__": f"dense_view({model.name})",
@@ -371,29 +291,8 @@ def dense_view(model: type[CovarianceModel]) -> type[DenseView]:
 
 
 __all__ = [
-    "INNER_MAX_ITER",
-    "INNER_TOL",
     "DecomposedModel",
     "DenseView",
-    "active_components",
-    "compose",
     "decompose",
     "dense_view",
-    "geometric_mean",
-    "normalise_shape",
-    "relative_change",
-    "sorted_eigh",
 ]
-
-
-def relative_change(new: np.ndarray, old: np.ndarray) -> float:
-    """Largest change of ``new`` relative to its entries' size (finite or inf)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        change = np.abs(new - old) / np.maximum(np.abs(new), np.finfo(float).tiny)
-    value = float(np.max(change)) if change.size else 0.0
-    return value if np.isfinite(value) else np.inf
-
-
-def normalise_shape(values: np.ndarray) -> np.ndarray:
-    """Scale positive values (along the last axis) to a product of 1."""
-    return values / geometric_mean(values)[..., None]

@@ -10,51 +10,28 @@ the diagonal of component k's scatter ``W_k`` and ``n = sum_k n_k``:
 * VEI: iterative, alternating ``lambda_k = sum_j b_kj / a_j / (d n_k)`` and
   ``A = s / |s|^(1/d)`` with ``s = sum_k b_k / lambda_k``; stops when no
   parameter moved by more than ``INNER_TOL`` (relative) or after
-  ``INNER_MAX_ITER`` rounds (see :mod:`gmmkit.covariance._decomposed`).
+  ``INNER_MAX_ITER`` rounds (see :mod:`gmmkit.covariance._inner`).
 """
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 
-from ._base import CovarianceModel, gaussian_from_maha, singular_error
-from ._decomposed import (
-    INNER_MAX_ITER,
-    INNER_TOL,
-    DecomposedModel,
+from ._base import CovarianceModel, PriorRule
+from ._decomposed import DecomposedModel
+from ._inner import INNER_MAX_ITER, INNER_TOL, compiled, equal_shape_kernel
+from ._linalg import (
     active_components,
     compose,
     decompose_axes,
+    diagonal_maha,
+    gaussian_from_maha,
     geometric_mean,
-    normalise_shape,
-    relative_change,
+    positive_factors,
 )
 
-logger = logging.getLogger("gmmkit")
-
-
-def diagonal_maha(X: np.ndarray, means: np.ndarray, prec: np.ndarray) -> np.ndarray:
-    """sum_j prec_kj (x_nj - mu_kj)^2 for all n, k as matrix products.
-
-    Rows arrive shifted by a common centre (see ``_stats``), which keeps the
-    expanded quadratic form free of cancellation for data far from the origin.
-    """
-    maha = (X * X) @ prec.T
-    maha -= 2.0 * (X @ (means * prec).T)
-    maha += np.einsum("kd,kd->k", means * means, prec)
-    np.maximum(maha, 0.0, out=maha)
-    return maha
-
-
-def positive_factors(variances: np.ndarray, reg_covar: float) -> np.ndarray:
-    """1/sqrt(variances); FitError names the components with a variance <= 0."""
-    bad_rows = ~(np.isfinite(variances) & (variances > 0))
-    if bad_rows.any():
-        comps = np.nonzero(bad_rows.reshape(bad_rows.shape[0], -1).any(axis=1))[0]
-        raise singular_error([int(k) for k in comps], reg_covar)
-    return 1.0 / np.sqrt(variances)
+# Re-exported for callers that imported them from here.
+__all__ = ["EEI", "EVI", "VEI", "VVI", "diagonal_maha", "positive_factors"]
 
 
 class VVI(CovarianceModel):
@@ -64,6 +41,11 @@ class VVI(CovarianceModel):
     sklearn_name = "diag"
     family = "diagonal"
     moments = "diag"
+    squarem = True
+    # Sigma_kjj = (L + S_kjj) / (n_k + nu + m + 2)
+    prior_rule = PriorRule(
+        "scalar", lambda g, d: 1.0, lambda nu, g, d, m: nu + m + 2, "VVI"
+    )
 
     def n_cov_parameters(self, n_components: int, n_features: int) -> int:
         return n_components * n_features
@@ -89,6 +71,9 @@ class VVI(CovarianceModel):
     def covariances_from_cholesky(self, prec_chol, n_components, n_features):
         return 1.0 / prec_chol**2
 
+    def kernel_factors(self, prec_chol, n_components, n_features):
+        return np.ascontiguousarray(prec_chol**2, dtype=np.float64)
+
     def decomposition(self, covariances, n_components, n_features):
         return decompose_axes(np.asarray(covariances, dtype=np.float64))
 
@@ -97,7 +82,7 @@ class VVI(CovarianceModel):
         return gaussian_from_maha(maha, np.log(prec_chol).sum(axis=1), X.shape[1])
 
     def dense(self, covariances, n_components, n_features):
-        return np.stack([np.diag(c) for c in covariances])
+        return compose(np.ones(n_components), np.asarray(covariances), None)
 
     def from_dense(self, dense):
         return np.diagonal(dense, axis1=1, axis2=2).copy()
@@ -115,6 +100,15 @@ class EEI(DecomposedModel):
     name = "EEI"
     family = "diagonal"
     moments = "diag"
+    squarem = True
+    # B_jj = (L + sum_k S_kjj) / (n + nu + m + 1); the means stay unshrunk
+    prior_rule = PriorRule(
+        "scalar",
+        lambda g, d: 1.0 / g,
+        lambda nu, g, d, m: (nu + m + 1) / g,
+        "VVI",
+        shrink_means=False,
+    )
 
     def n_cov_parameters(self, n_components: int, n_features: int) -> int:
         return n_features
@@ -134,6 +128,10 @@ class EVI(DecomposedModel):
     name = "EVI"
     family = "diagonal"
     moments = "diag"
+    # lambda = sum_k |L + diag S_k|^(1/d) / (n + nu + m + 1)
+    prior_rule = PriorRule(
+        "scalar", lambda g, d: 1.0, lambda nu, g, d, m: (nu + m + 1) / g, "VVI"
+    )
 
     def n_cov_parameters(self, n_components: int, n_features: int) -> int:
         return 1 + n_components * (n_features - 1)
@@ -152,6 +150,10 @@ class VEI(DecomposedModel):
     name = "VEI"
     family = "diagonal"
     moments = "diag"
+    # lambda_k = sum_j (L + S_kjj) / A_j / (n_k d + nu + m + 2), A as without prior
+    prior_rule = PriorRule(
+        "scalar", lambda g, d: 1.0, lambda nu, g, d, m: (nu + m + 2) / d, "VVI"
+    )
 
     def n_cov_parameters(self, n_components: int, n_features: int) -> int:
         return n_components + n_features - 1
@@ -169,25 +171,16 @@ def equal_shape_volumes(
     ``values[k]`` are the scatter's diagonal (VEI) or its eigenvalues (VEV,
     decreasing).  Minimises ``sum_k n_k d log lambda_k + sum_j values_kj /
     (lambda_k a_j)`` over ``lambda`` and ``a`` with ``prod(a) == 1`` by
-    alternating the two closed-form partial solutions.
+    alternating the two closed-form partial solutions
+    (:func:`gmmkit.covariance._inner.equal_shape_kernel`).
     """
-    d = values.shape[1]
-    active = active_components(nk)
-    shape = normalise_shape(values[active].sum(axis=0))
-    volumes = np.ones_like(nk)
-    for it in range(1, INNER_MAX_ITER + 1):  # noqa: B007 (logged below)
-        new_volumes = (values / shape).sum(axis=1) / (d * nk)
-        new_shape = normalise_shape(
-            (values[active] / new_volumes[active, None]).sum(axis=0)
+    kernel = compiled(equal_shape_kernel)
+    with np.errstate(all="ignore"):
+        volumes, shape, _ = kernel(
+            np.ascontiguousarray(nk, dtype=np.float64),
+            np.ascontiguousarray(values, dtype=np.float64),
+            active_components(nk),
+            INNER_TOL,
+            INNER_MAX_ITER,
         )
-        change = max(
-            relative_change(new_volumes[active], volumes[active]),
-            relative_change(new_shape, shape),
-        )
-        volumes, shape = new_volumes, new_shape
-        if change <= INNER_TOL or not np.all(np.isfinite(shape)):
-            break
-    else:
-        logger.debug("equal-shape M-step stopped after %d iterations", it)
-    volumes = (values / shape).sum(axis=1) / (d * nk)
     return volumes, shape

@@ -17,52 +17,36 @@ of component k, ``W_k = L_k diag(omega_k) L_k^T`` its eigen-decomposition
   and shapes given ``D`` (EVI's formulas on ``diag(D^T W_k D)`` for EVE;
   ``lambda_k A_k = diag(D^T W_k D) / n_k`` for VVE).
 
-Iterative M-steps stop when no parameter moved by more than ``INNER_TOL``
-(relative; orientations: absolute) or after ``INNER_MAX_ITER`` rounds, keeping
-the last iterate (see :mod:`gmmkit.covariance._decomposed`).
+The iterative M-steps' loops are compiled (numba); their stopping rules are
+described in :mod:`gmmkit.covariance._inner`.
 """
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 
-from ._base import (
-    CovarianceModel,
-    StackedFactors,
-    _is_symmetric_pd,
-    _upper_cholesky_of_precision,
-    factor_full,
-    gaussian_from_maha,
-    log_det_upper,
-)
-from ._decomposed import (
+from ._base import CovarianceModel, PriorRule, StackedFactors
+from ._decomposed import DecomposedModel
+from ._inner import (
     INNER_MAX_ITER,
     INNER_TOL,
-    DecomposedModel,
+    OBJECTIVE_TOL,
+    compiled,
+    orientation_kernel,
+    vee_kernel,
+)
+from ._linalg import (
     active_components,
     compose,
-    normalise_shape,
-    relative_change,
+    factor_full,
+    gaussian_from_maha,
+    is_symmetric_pd,
+    log_det_upper,
+    maha_blocks,
     sorted_eigh,
+    upper_cholesky_of_precision,
 )
 from .diagonal import equal_shape_volumes
-
-logger = logging.getLogger("gmmkit")
-
-
-def _maha_blocks(X: np.ndarray, means: np.ndarray, factors: np.ndarray) -> np.ndarray:
-    """Squared norms of (x - mu_k) @ P_k for all k with one matrix product.
-
-    ``factors`` has shape (K, d, d); all K projections of the chunk are computed
-    as a single (n, d) @ (d, K*d) product.
-    """
-    n_components, n_features = means.shape
-    stacked = factors.transpose(1, 0, 2).reshape(n_features, n_components * n_features)
-    proj = (X @ stacked).reshape(X.shape[0], n_components, n_features)
-    proj -= np.einsum("kd,kde->ke", means, factors)
-    return np.einsum("nke,nke->nk", proj, proj)
 
 
 class VVV(StackedFactors):
@@ -72,6 +56,11 @@ class VVV(StackedFactors):
     sklearn_name = "full"
     family = "ellipsoidal"
     moments = "full"
+    squarem = True
+    # Sigma_k = (L + S_k) / (n_k + nu + d + 2)
+    prior_rule = PriorRule(
+        "matrix", lambda g, d: 1.0, lambda nu, g, d, m: nu + d + 2, "VVV"
+    )
 
     def n_cov_parameters(self, n_components: int, n_features: int) -> int:
         return n_components * n_features * (n_features + 1) // 2
@@ -86,7 +75,7 @@ class VVV(StackedFactors):
         return cov
 
     def log_gaussian(self, X, means, prec_chol):
-        maha = _maha_blocks(X, means, prec_chol)
+        maha = maha_blocks(X, means, prec_chol)
         return gaussian_from_maha(maha, log_det_upper(prec_chol), X.shape[1])
 
     def dense(self, covariances, n_components, n_features):
@@ -96,7 +85,7 @@ class VVV(StackedFactors):
         return dense
 
     def _bad_precisions(self, arr):
-        return [k for k in range(arr.shape[0]) if not _is_symmetric_pd(arr[k])]
+        return [k for k in range(arr.shape[0]) if not is_symmetric_pd(arr[k])]
 
 
 class EEE(CovarianceModel):
@@ -106,6 +95,14 @@ class EEE(CovarianceModel):
     sklearn_name = "tied"
     family = "ellipsoidal"
     moments = "full"
+    squarem = True
+    # Sigma = (L + sum_k S_k) / (n + nu + d + G m + 1)
+    prior_rule = PriorRule(
+        "matrix",
+        lambda g, d: 1.0 / g,
+        lambda nu, g, d, m: (nu + d + g * m + 1) / g,
+        "VVV",
+    )
 
     def n_cov_parameters(self, n_components: int, n_features: int) -> int:
         return n_features * (n_features + 1) // 2
@@ -125,7 +122,7 @@ class EEE(CovarianceModel):
         return factor_full(covariances[None], reg_covar)[0]
 
     def precisions_cholesky_from_precisions(self, precisions):
-        return _upper_cholesky_of_precision(precisions)
+        return upper_cholesky_of_precision(precisions)
 
     def precisions_from_cholesky(self, prec_chol):
         return prec_chol @ prec_chol.T
@@ -133,6 +130,12 @@ class EEE(CovarianceModel):
     def covariance_factors(self, prec_chol, n_components, n_features):
         inv = np.linalg.inv(prec_chol)
         return np.broadcast_to(inv, (n_components, *inv.shape))
+
+    def kernel_factors(self, prec_chol, n_components, n_features):
+        shared = np.asarray(prec_chol, dtype=np.float64)
+        return np.ascontiguousarray(
+            np.broadcast_to(shared, (n_components, *shared.shape))
+        )
 
     def log_gaussian(self, X, means, prec_chol):
         # One projection of the chunk serves every component.
@@ -151,7 +154,7 @@ class EEE(CovarianceModel):
         return dense[0]
 
     def _bad_precisions(self, arr):
-        return [] if _is_symmetric_pd(arr) else [0]
+        return [] if is_symmetric_pd(arr) else [0]
 
 
 # -- mclust's ellipsoidal models with dense (K, d, d) covariances -------------------
@@ -167,6 +170,11 @@ class EEV(DecomposedModel):
     name = "EEV"
     family = "ellipsoidal"
     moments = "full"
+    # Sigma_k = D_k (sum_j Omega_j) D_k^T / (n + nu + d + m + 1) with
+    # L + S_k = D_k Omega_k D_k^T
+    prior_rule = PriorRule(
+        "matrix", lambda g, d: 1.0, lambda nu, g, d, m: (nu + d + m + 1) / g, "VVV"
+    )
 
     def n_cov_parameters(self, n_components: int, n_features: int) -> int:
         return n_features + n_components * _orientation_params(n_features)
@@ -183,6 +191,8 @@ class VEV(DecomposedModel):
     name = "VEV"
     family = "ellipsoidal"
     moments = "full"
+    # VEV's iteration on L + S_k with the plain counts (mclust ignores nu)
+    prior_rule = PriorRule("matrix", lambda g, d: 1.0, lambda nu, g, d, m: 0.0, "VVV")
 
     def n_cov_parameters(self, n_components: int, n_features: int) -> int:
         return (
@@ -229,69 +239,31 @@ class VEE(DecomposedModel):
         return n_components + n_features * (n_features + 1) // 2 - 1
 
     def fit_covariances(self, nk, scatter):
-        d = scatter.shape[-1]
-        active = active_components(nk)
-        common = _unit_det(scatter[active].sum(axis=0))
-        volumes = np.ones_like(nk)
-        for it in range(1, INNER_MAX_ITER + 1):  # noqa: B007 (logged below)
-            new_volumes = _trace_solve(common, scatter) / (d * nk)
-            weighted = scatter[active] / new_volumes[active, None, None]
-            new_common = _unit_det(weighted.sum(axis=0))
-            change = max(
-                relative_change(new_volumes[active], volumes[active]),
-                float(np.abs(new_common - common).max() / np.abs(new_common).max()),
-            )
-            volumes, common = new_volumes, new_common
-            if change <= INNER_TOL or not np.all(np.isfinite(common)):
-                break
-        else:
-            logger.debug("VEE M-step stopped after %d iterations", it)
-        volumes = _trace_solve(common, scatter) / (d * nk)
+        volumes, common, _ = compiled(vee_kernel)(
+            np.ascontiguousarray(nk, dtype=np.float64),
+            np.ascontiguousarray(scatter, dtype=np.float64),
+            active_components(nk),
+            INNER_TOL,
+            INNER_MAX_ITER,
+        )
         return volumes[:, None, None] * common
-
-
-def _unit_det(matrix: np.ndarray) -> np.ndarray:
-    """``matrix / |matrix|^(1/d)`` (NaN when not positive definite)."""
-    sign, logdet = np.linalg.slogdet(matrix)
-    if sign <= 0:
-        return np.full_like(matrix, np.nan)
-    out = matrix / np.exp(logdet / matrix.shape[0])
-    return 0.5 * (out + out.T)
-
-
-def _trace_solve(common: np.ndarray, scatter: np.ndarray) -> np.ndarray:
-    """``tr(W_k C^-1)`` for every k."""
-    try:
-        inverse = np.linalg.inv(common)
-    except np.linalg.LinAlgError:
-        return np.full(scatter.shape[0], np.nan)
-    return np.einsum("kij,ji->k", scatter, inverse)
 
 
 class _CommonOrientation(DecomposedModel):
     """EVE and VVE: a common orientation ``D`` found by plane rotations.
 
     The M-step minimises ``sum_k [n_k log|Sigma_k| + tr(W_k Sigma_k^-1)]`` with
-    ``Sigma_k = D diag(b_k) D^T``.  Given ``D`` the diagonals ``b_k`` have a
-    closed form (:meth:`diagonals`).  Given the ``b_k``, the objective's
-    dependence on a rotation by angle ``t`` of two columns ``i, j`` of ``D`` is
-    ``C cos 2t + S sin 2t + const`` with ``C = sum_k (u_k - v_k)(a_k - c_k) / 2``
-    and ``S = sum_k (u_k - v_k) m_k`` (``u, v`` the inverse diagonals at
-    ``i, j``; ``a, c, m`` the entries ``ii, jj, ij`` of ``D^T W_k D``), whose
-    minimum is at ``2t = atan2(-S, -C)``.  Sweeps over all pairs, each rotation
-    followed by the update of the ``b_k``, never increase the objective (a
-    coordinate descent; the same problem that Browne and McNicholas 2014 solve
-    by majorisation-minimisation, whose steps converge far more slowly here).
-    Sweeps stop when neither ``D`` nor the ``b_k`` moved by more than
-    ``INNER_TOL`` or after ``INNER_MAX_ITER`` sweeps.
+    ``Sigma_k = D diag(b_k) D^T`` by coordinate descent over plane rotations
+    of ``D``, each followed by the closed-form ``b_k`` given ``D``; it starts
+    from the eigenvectors of ``sum_k W_k``.  The loop, its derivation and its
+    stopping rule: :func:`gmmkit.covariance._inner.orientation_kernel`.
     """
 
     family = "ellipsoidal"
     moments = "full"
 
-    def diagonals(self, nk: np.ndarray, rotated: np.ndarray) -> np.ndarray:
-        """``lambda_k A_k`` (K, d) given ``diag(D^T W_k D)`` (K, d)."""
-        raise NotImplementedError
+    #: True for EVE (equal volumes), False for VVE.
+    equal_volume: bool
 
     def fit_covariances(self, nk, scatter):
         active = active_components(nk)
@@ -299,86 +271,39 @@ class _CommonOrientation(DecomposedModel):
         if not np.all(np.isfinite(scatter[active])):
             return np.full_like(scatter, np.nan)
         _, orientation = sorted_eigh(scatter[active].sum(axis=0))
-        orientation = np.array(orientation)
-        rotated = np.einsum("ji,kjl,lm->kim", orientation, scatter, orientation)
-        diag = self.diagonals(nk, np.diagonal(rotated, axis1=1, axis2=2))
-        for it in range(1, INNER_MAX_ITER + 1):  # noqa: B007 (logged below)
-            old_orientation, old_diag = orientation.copy(), diag
-            for i in range(d - 1):
-                for j in range(i + 1, d):
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        inverse = np.where(active[:, None], 1.0 / diag, 0.0)
-                    if not np.all(np.isfinite(inverse)):
-                        return np.full_like(scatter, np.nan)
-                    _rotate_pair(orientation, rotated, inverse, i, j)
-                    diag = self.diagonals(nk, np.diagonal(rotated, axis1=1, axis2=2))
-            change = max(
-                float(np.abs(orientation - old_orientation).max()),
-                relative_change(diag[active], old_diag[active]),
-            )
-            if change <= INNER_TOL:
-                break
-        else:
-            logger.debug("%s M-step stopped after %d sweeps", self.name, it)
+        orientation = np.ascontiguousarray(orientation)
+        diag, ok, _ = compiled(orientation_kernel)(
+            np.ascontiguousarray(nk, dtype=np.float64),
+            np.ascontiguousarray(scatter, dtype=np.float64),
+            orientation,
+            active,
+            self.equal_volume,
+            INNER_TOL,
+            OBJECTIVE_TOL,
+            INNER_MAX_ITER,
+        )
+        if not ok:
+            return np.full_like(scatter, np.nan)
         return compose(
             np.ones(k), diag, np.broadcast_to(orientation, (k, *orientation.shape))
         )
-
-
-def _rotate_pair(
-    orientation: np.ndarray,
-    rotated: np.ndarray,
-    inverse: np.ndarray,
-    i: int,
-    j: int,
-) -> None:
-    """Rotate columns ``i, j`` of ``D`` optimally; update ``D^T W_k D`` in place."""
-    weight = inverse[:, i] - inverse[:, j]
-    c_coef = 0.5 * weight @ (rotated[:, i, i] - rotated[:, j, j])
-    s_coef = weight @ rotated[:, i, j]
-    if c_coef == 0.0 and s_coef == 0.0:
-        return
-    angle = 0.5 * np.arctan2(-s_coef, -c_coef)
-    c, s = np.cos(angle), np.sin(angle)
-    for arr, axis in ((rotated, 2), (rotated, 1)):
-        a = np.take(arr, i, axis=axis).copy()
-        b = np.take(arr, j, axis=axis)
-        idx_i = (slice(None),) * axis + (i,)
-        idx_j = (slice(None),) * axis + (j,)
-        arr[idx_j] = c * b - s * a
-        arr[idx_i] = c * a + s * b
-    a = orientation[:, i].copy()
-    orientation[:, i] = c * a + s * orientation[:, j]
-    orientation[:, j] = c * orientation[:, j] - s * a
-
-
-def _rotated_diagonal(orientation: np.ndarray, scatter: np.ndarray) -> np.ndarray:
-    """``diag(D^T W_k D)`` for every k, shape (K, d)."""
-    return np.einsum("ij,kil,lj->kj", orientation, scatter, orientation)
 
 
 class EVE(_CommonOrientation):
     """Equal volume, variable shape, equal orientation (iterative M-step)."""
 
     name = "EVE"
+    equal_volume = True
 
     def n_cov_parameters(self, n_components: int, n_features: int) -> int:
         return 1 + n_components * (n_features - 1) + _orientation_params(n_features)
-
-    def diagonals(self, nk, rotated):
-        active = active_components(nk)
-        shapes = normalise_shape(rotated)
-        sizes = np.exp(np.log(rotated[active]).mean(axis=1))
-        return shapes * (sizes.sum() / nk.sum())
 
 
 class VVE(_CommonOrientation):
     """Variable volume and shape, equal orientation (iterative M-step)."""
 
     name = "VVE"
+    equal_volume = False
 
     def n_cov_parameters(self, n_components: int, n_features: int) -> int:
         return n_components * n_features + _orientation_params(n_features)
-
-    def diagonals(self, nk, rotated):
-        return rotated / nk[:, None]

@@ -9,9 +9,14 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import InvalidParameterError
-from ._base import CovarianceModel, gaussian_from_maha
-from ._decomposed import DecomposedModel, decompose_axes
-from .diagonal import diagonal_maha, positive_factors
+from ._base import CovarianceModel, PriorRule
+from ._decomposed import DecomposedModel
+from ._linalg import (
+    decompose_axes,
+    diagonal_maha,
+    gaussian_from_maha,
+    positive_factors,
+)
 
 
 class VII(CovarianceModel):
@@ -21,6 +26,11 @@ class VII(CovarianceModel):
     sklearn_name = "spherical"
     family = "spherical"
     moments = "diag"
+    squarem = True
+    # sigma_k^2 = (L + tr S_k) / (n_k d + nu + d m + 2)
+    prior_rule = PriorRule(
+        "scalar", lambda g, d: 1.0 / d, lambda nu, g, d, m: (nu + d * m + 2) / d, "VII"
+    )
 
     def n_cov_parameters(self, n_components: int, n_features: int) -> int:
         return n_components
@@ -45,6 +55,10 @@ class VII(CovarianceModel):
 
     def covariances_from_cholesky(self, prec_chol, n_components, n_features):
         return 1.0 / prec_chol**2
+
+    def kernel_factors(self, prec_chol, n_components, n_features):
+        prec = np.asarray(prec_chol, dtype=np.float64) ** 2
+        return np.ascontiguousarray(np.repeat(prec[:, None], n_features, axis=1))
 
     def decomposition(self, covariances, n_components, n_features):
         variances = np.repeat(np.asarray(covariances, float)[:, None], n_features, 1)
@@ -78,6 +92,14 @@ class EII(DecomposedModel):
     name = "EII"
     family = "spherical"
     moments = "diag"
+    squarem = True
+    # sigma^2 = sum_k tr S_k / (n d + nu + G d + 2); mclust leaves L out
+    prior_rule = PriorRule(
+        "scalar",
+        lambda g, d: 0.0,
+        lambda nu, g, d, m: (nu + g * d + 2) / (g * d),
+        "VII",
+    )
 
     def n_cov_parameters(self, n_components: int, n_features: int) -> int:
         return 1
@@ -107,6 +129,10 @@ class E(EII):
     """One-dimensional data, equal variance in every component."""
 
     name = "E"
+    # sigma^2 = (L + sum_k S_k) / (n + nu + G + 2)
+    prior_rule = PriorRule(
+        "scalar", lambda g, d: 1.0 / g, lambda nu, g, d, m: (nu + g + 2) / g, "V"
+    )
 
     def check_n_features(self, n_features: int) -> None:
         _one_dimensional(self.name, n_features)
@@ -118,6 +144,9 @@ class V(DecomposedModel):
     name = "V"
     family = "spherical"
     moments = "diag"
+    squarem = True
+    # sigma_k^2 = (L + S_k) / (n_k + nu + 3)
+    prior_rule = PriorRule("scalar", lambda g, d: 1.0, lambda nu, g, d, m: nu + 3, "V")
 
     def n_cov_parameters(self, n_components: int, n_features: int) -> int:
         return n_components

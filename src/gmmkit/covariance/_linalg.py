@@ -1,0 +1,340 @@
+"""Linear algebra shared by the covariance models (the leaf of ``covariance/``).
+
+Factorisations, Mahalanobis distances and the volume / shape / orientation
+decomposition, on plain arrays.  Nothing here knows about a model class: the
+model modules (``_base``, ``_decomposed``, ``spherical``, ``diagonal``,
+``ellipsoidal``) import from this module and never the other way round, so
+``covariance/`` has no import cycle.
+
+Precision Cholesky factors ``P`` are upper triangular with
+``P @ P.T == inv(Sigma)`` (scikit-learn's convention).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import linalg
+
+from .._errors import FitError
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+#: A component whose weighted count is below this fraction of the total
+#: weight is empty: its responsibilities have all underflowed (or it started
+#: with zero weight).  The engine keeps its previous mean and covariance and
+#: gives it the weight of its count (~0); the decomposed models leave it out
+#: of the parameters they share.  Any larger count, however small, is an
+#: ordinary component and is re-estimated, as scikit-learn does (a threshold
+#: of 1e-10 froze components that scikit-learn re-estimates and recover).
+EMPTY_FRACTION = 1e-300
+
+#: The reciprocal condition below which a fitted covariance counts as
+#: numerically singular (see :func:`reciprocal_condition`): mclust's
+#: ``sqrt(.Machine$double.eps)``.
+SINGULAR_RCOND = float(np.sqrt(np.finfo(np.float64).eps))
+
+
+# -- errors ------------------------------------------------------------------------
+def singular_error(
+    components: list[int], reg_covar: float, dtype_note: str = ""
+) -> FitError:
+    """The error raised when a covariance cannot be factorised."""
+    which = ", ".join(str(k) for k in components)
+    plural = "s" if len(components) > 1 else ""
+    return FitError(
+        f"EM cannot continue: the covariance of component{plural} {which} is not "
+        "positive definite (its points have collapsed onto a point or a lower-"
+        "dimensional subspace, e.g. duplicate rows, a constant column or collinear "
+        f"columns). Remedies: increase reg_covar (now {reg_covar:g}) to a value "
+        "small against the data's variances (it is added to them, in the data's "
+        "units), reduce n_components, use a constrained covariance_type such as "
+        "'diag', 'spherical' or 'tied', or standardise/deduplicate the features."
+        + dtype_note
+    )
+
+
+# -- factorisations ----------------------------------------------------------------
+def _flip(a: np.ndarray) -> np.ndarray:
+    return a[..., ::-1, ::-1]
+
+
+def upper_cholesky_of_precision(precision: np.ndarray) -> np.ndarray:
+    """Upper triangular U with U @ U.T == precision (via J chol(J A J) J)."""
+    return _flip(linalg.cholesky(_flip(precision), lower=True, check_finite=False))
+
+
+def is_symmetric_pd(a: np.ndarray) -> bool:
+    """Whether ``a`` is symmetric (to rounding) and positive definite."""
+    if not np.allclose(a, a.T, rtol=1e-10, atol=1e-12 * np.abs(a).max()):
+        return False
+    try:
+        linalg.cholesky(a, lower=True, check_finite=False)
+    except linalg.LinAlgError:
+        return False
+    return True
+
+
+def numerically_singular(chol: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """Which covariances (..., d, d) are singular to working precision, from
+    their lower Cholesky factors: those where some feature's variance given
+    the features before it (the pivot ``L_jj^2``) is within ``d`` units of
+    rounding of its own variance ``Sigma_jj``.
+
+    Past that point whether the factorisation succeeds at all, and the
+    log-determinant, are decided by rounding (an exactly collinear column
+    gives a pivot of either sign at ~1e-16 relative), so the same data
+    could fit or fail with the order of a sum.  The test compares each
+    variance with itself, so it does not depend on the data's units.
+    """
+    d = cov.shape[-1]
+    pivots = np.diagonal(chol, axis1=-2, axis2=-1) ** 2
+    own = np.diagonal(cov, axis1=-2, axis2=-1)
+    return np.any(pivots <= d * np.finfo(cov.dtype).eps * own, axis=-1)
+
+
+def factor_full(covariances: np.ndarray, reg_covar: float) -> np.ndarray:
+    """Upper precision factors of a stack (K, d, d); FitError names the bad
+    ones (not positive definite, or singular to working precision: see
+    :func:`numerically_singular`)."""
+    # Fast path: numpy's stacked Cholesky and triangular inverse (one call for
+    # all components, ~1000x faster than a scipy call per small matrix);
+    # the loop below runs only to name the components that fail.
+    with np.errstate(all="ignore"):
+        try:
+            chol = np.linalg.cholesky(covariances)
+            fast = np.linalg.inv(chol)
+        except np.linalg.LinAlgError:
+            fast = None
+    if (
+        fast is not None
+        and np.all(np.isfinite(fast))
+        and not numerically_singular(chol, covariances).any()
+    ):
+        return np.ascontiguousarray(fast.transpose(0, 2, 1))
+    out = np.empty_like(covariances)
+    bad = []
+    for k in range(covariances.shape[0]):
+        if not np.all(np.isfinite(covariances[k])):
+            bad.append(k)
+            continue
+        try:
+            chol_k = linalg.cholesky(covariances[k], lower=True, check_finite=False)
+        except (linalg.LinAlgError, ValueError):
+            bad.append(k)
+            continue
+        if numerically_singular(chol_k, covariances[k]):
+            bad.append(k)
+            continue
+        eye = np.eye(chol_k.shape[0], dtype=chol_k.dtype)
+        out[k] = linalg.solve_triangular(chol_k, eye, lower=True, check_finite=False).T
+    if bad:
+        raise singular_error(bad, reg_covar)
+    return out
+
+
+def positive_factors(variances: np.ndarray, reg_covar: float) -> np.ndarray:
+    """1/sqrt(variances); FitError names the components with a variance <= 0."""
+    bad_rows = ~(np.isfinite(variances) & (variances > 0))
+    if bad_rows.any():
+        comps = np.nonzero(bad_rows.reshape(bad_rows.shape[0], -1).any(axis=1))[0]
+        raise singular_error([int(k) for k in comps], reg_covar)
+    return 1.0 / np.sqrt(variances)
+
+
+def reciprocal_condition(dense: np.ndarray, scale: float | None = None) -> np.ndarray:
+    """Reciprocal condition of the Cholesky factors of covariances (K, d, d).
+
+    ``min_j L_jj / max_j L_jj`` per component (0 where the factorisation
+    fails or is not finite): how close the component is to a lower-
+    dimensional subspace, whatever the data's units.  With ``scale`` (a
+    standard deviation of the data, e.g. ``sqrt(mean(var(X)))``) the value is
+    ``min_j L_jj / (scale + max_j L_jj)``, which also falls to ~0 for a
+    component that collapsed onto a point (all its standard deviations tiny
+    against the data's); ``scale = 1`` is mclust's ``rcond`` test, which
+    depends on the units.  Either way the value is unchanged when data,
+    covariances (x c^2) and ``scale`` (x c) are rescaled together.
+    """
+    dense = np.asarray(dense, dtype=np.float64)
+    out = np.zeros(dense.shape[0])
+    with np.errstate(all="ignore"):
+        for k, cov in enumerate(dense):
+            if not np.all(np.isfinite(cov)):
+                continue
+            try:
+                diag = np.abs(np.diag(np.linalg.cholesky(cov)))
+            except np.linalg.LinAlgError:
+                continue
+            top = diag.max() + (0.0 if scale is None else float(scale))
+            if top > 0 and np.isfinite(top):
+                out[k] = diag.min() / top
+    return out
+
+
+def log_det_upper(prec_chol: np.ndarray) -> np.ndarray:
+    """Sum of log-diagonals of (stacked) triangular matrices."""
+    return np.log(np.diagonal(prec_chol, axis1=-2, axis2=-1)).sum(axis=-1)
+
+
+# -- densities ---------------------------------------------------------------------
+def gaussian_from_maha(
+    maha: np.ndarray, log_det: np.ndarray, n_features: int
+) -> np.ndarray:
+    """Log-density from squared Mahalanobis distances and log|P|."""
+    return -0.5 * (n_features * LOG_2PI + maha) + log_det
+
+
+def diagonal_maha(X: np.ndarray, means: np.ndarray, prec: np.ndarray) -> np.ndarray:
+    """sum_j prec_kj (x_nj - mu_kj)^2 for all n, k as matrix products.
+
+    Rows arrive shifted by a common centre (see ``_stats``), which keeps the
+    expanded quadratic form free of cancellation for data far from the origin.
+    """
+    maha = (X * X) @ prec.T
+    maha -= 2.0 * (X @ (means * prec).T)
+    maha += np.einsum("kd,kd->k", means * means, prec)
+    np.maximum(maha, 0.0, out=maha)
+    return maha
+
+
+def maha_blocks(X: np.ndarray, means: np.ndarray, factors: np.ndarray) -> np.ndarray:
+    """Squared norms of (x - mu_k) @ P_k for all k with one matrix product.
+
+    ``factors`` has shape (K, d, d); all K projections of the chunk are computed
+    as a single (n, d) @ (d, K*d) product.
+    """
+    n_components, n_features = means.shape
+    stacked = factors.transpose(1, 0, 2).reshape(n_features, n_components * n_features)
+    proj = (X @ stacked).reshape(X.shape[0], n_components, n_features)
+    proj -= np.einsum("kd,kde->ke", means, factors)
+    return np.einsum("nke,nke->nk", proj, proj)
+
+
+# -- volume, shape, orientation ------------------------------------------------------
+def geometric_mean(values: np.ndarray) -> np.ndarray:
+    """``prod(values) ** (1/d)`` along the last axis, computed in log space."""
+    with np.errstate(divide="ignore"):
+        return np.exp(np.log(values).mean(axis=-1))
+
+
+def normalise_shape(values: np.ndarray) -> np.ndarray:
+    """Scale positive values (along the last axis) to a product of 1."""
+    return values / geometric_mean(values)[..., None]
+
+
+def relative_change(new: np.ndarray, old: np.ndarray) -> float:
+    """Largest change of ``new`` relative to its entries' size (finite or inf)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        change = np.abs(new - old) / np.maximum(np.abs(new), np.finfo(float).tiny)
+    value = float(np.max(change)) if change.size else 0.0
+    return value if np.isfinite(value) else np.inf
+
+
+def sorted_eigh(matrices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (descending) and eigenvectors of a stack of symmetric matrices."""
+    values, vectors = np.linalg.eigh(matrices)
+    return values[..., ::-1], vectors[..., ::-1]
+
+
+def active_components(nk: np.ndarray) -> np.ndarray:
+    """Mask of the components with a non-negligible weighted count."""
+    return nk > EMPTY_FRACTION * nk.sum()
+
+
+def compose(
+    volumes: np.ndarray, shapes: np.ndarray, orientations: np.ndarray | None
+) -> np.ndarray:
+    """Dense ``lambda_k D_k diag(A_k) D_k^T`` (``orientations=None``: identity)."""
+    diag = volumes[:, None] * shapes
+    if orientations is None:
+        k, d = diag.shape
+        out = np.zeros((k, d, d), dtype=np.result_type(diag, np.float64))
+        out[:, np.arange(d), np.arange(d)] = diag
+        return out
+    out = np.einsum("kij,kj,klj->kil", orientations, diag, orientations)
+    return 0.5 * (out + out.transpose(0, 2, 1))
+
+
+def decompose(
+    dense: np.ndarray, orientation_letter: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Volume, shape and orientation of covariances ``Sigma_k`` (K, d, d).
+
+    Returns ``(volumes, shapes, orientations)`` of shapes (K,), (K, d),
+    (K, d, d) with ``Sigma_k = volumes[k] * D_k diag(shapes[k]) D_k^T``,
+    ``prod(shapes[k]) == 1`` and ``D_k = orientations[k]`` orthogonal.
+
+    ``orientation_letter`` is the model's third letter: ``"I"`` keeps the axes
+    (shapes in feature order), ``"E"`` gives all components the common
+    eigenvectors (ordered by the decreasing shapes of the average shape
+    matrix) and ``"V"`` each component its own eigenvectors with decreasing
+    shapes.  The sign of each eigenvector is chosen so that its largest entry
+    is positive.
+    """
+    k, d, _ = dense.shape
+    if orientation_letter == "I" or d == 1:
+        return decompose_axes(np.diagonal(dense, axis1=1, axis2=2))
+    volumes = np.exp(np.linalg.slogdet(dense)[1] / d)
+    if orientation_letter == "E":
+        common = common_axes(dense / volumes[:, None, None])
+        shapes = np.einsum("ij,kil,lj->kj", common, dense, common)
+        shapes /= volumes[:, None]
+        orientations = np.broadcast_to(common, (k, d, d)).copy()
+        return volumes, shapes, orientations
+    values, vectors = sorted_eigh(dense)
+    return volumes, values / volumes[:, None], fix_signs(vectors)
+
+
+def common_axes(normalised: np.ndarray) -> np.ndarray:
+    """The common eigenvectors (d, d) of matrices (K, d, d) that share them:
+    those of their average, by decreasing eigenvalue, signs fixed."""
+    _, common = sorted_eigh(normalised.mean(axis=0))
+    return fix_signs(common)
+
+
+def decompose_axes(
+    variances: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`decompose` of axis-aligned covariances from their variances (K, d),
+    in O(K d): the orientations are the identity, one read-only (d, d) array
+    seen K times (not K copies, each of 800 MB at d = 10000)."""
+    k, d = variances.shape
+    with np.errstate(divide="ignore"):
+        volumes = np.exp(np.log(variances).mean(axis=1))
+    shapes = variances / volumes[:, None]
+    return volumes, shapes, np.broadcast_to(np.eye(d), (k, d, d))
+
+
+def fix_signs(vectors: np.ndarray) -> np.ndarray:
+    """Flip eigenvectors (columns) so that each one's largest entry is positive."""
+    idx = np.abs(vectors).argmax(axis=-2)
+    signs = np.sign(np.take_along_axis(vectors, idx[..., None, :], axis=-2))
+    signs[signs == 0] = 1.0
+    return vectors * signs
+
+
+__all__ = [
+    "EMPTY_FRACTION",
+    "LOG_2PI",
+    "SINGULAR_RCOND",
+    "active_components",
+    "common_axes",
+    "compose",
+    "decompose",
+    "decompose_axes",
+    "diagonal_maha",
+    "factor_full",
+    "fix_signs",
+    "gaussian_from_maha",
+    "geometric_mean",
+    "is_symmetric_pd",
+    "log_det_upper",
+    "maha_blocks",
+    "normalise_shape",
+    "numerically_singular",
+    "positive_factors",
+    "reciprocal_condition",
+    "relative_change",
+    "singular_error",
+    "sorted_eigh",
+    "upper_cholesky_of_precision",
+]
