@@ -15,7 +15,7 @@ import pytest
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
 from gmmkit import GaussianMixture
-from gmmkit._dataio import Table
+from gmmkit._table import Table
 from gmmkit.report import components_html, write_report
 
 pytest.importorskip("matplotlib")

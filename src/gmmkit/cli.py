@@ -3,27 +3,40 @@
 ``gmmkit COMMAND [options]``; also ``python -m gmmkit``.  Each command is a
 subparser registered by one ``_add_<command>`` function that sets its handler
 (``args.handler(args) -> int``), so new commands are added without touching
-:func:`main`.  Data is read by :mod:`gmmkit._dataio` (CSV/TSV, Parquet, .npy,
-CSV on stdin), models by :mod:`gmmkit._io`.
+:func:`main`.  Data is read by :mod:`gmmkit._table` (CSV/TSV, Parquet, .npy,
+any of them on stdin); fits, selections, summaries and progress are
+:mod:`gmmkit.console`'s.
 
 Exit codes: 0 success, 1 the work failed (bad data, a failed fit, an
-unreadable model; one line on stderr naming the file, line and column where
-it applies), 2 usage error (argparse's own message), 130 interrupted.
+unreadable model, an unwritable output; one line on stderr naming the file,
+line and column where it applies), 2 usage error (one line), 130
+interrupted.  :func:`main` turns every exception into one of these: no
+traceback ever escapes it.
+
+Start-up: this module imports only argparse, numpy and gmmkit's light
+modules; each command imports what it uses when it runs, so ``--help``,
+argument errors and ``gmmkit info`` load neither scikit-learn, numba,
+pandas nor matplotlib.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
-from ._errors import GMMError, InvalidParameterError
+from . import console
+from ._atomic import atomic_write, check_writable
+from ._errors import GMMError, InvalidParameterError, ModelFileError, require
+from ._table import check_delimiter, check_output_suffix, parse_columns, quote
 from ._version import __version__
 
 __all__ = ["build_parser", "main"]
@@ -32,6 +45,9 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+#: Longest error message printed (a huge cell or path is cut).
+MAX_MESSAGE = 400
 
 _RAW = argparse.RawDescriptionHelpFormatter
 
@@ -47,44 +63,204 @@ examples:
                                              ./gmmkit-demo
   gmmkit COMMAND --help                      options of one command
 
-Data: CSV/TSV (header detected; text columns left out with a notice),
-Parquet (needs pip install 'gmmkit[data]'), .npy, or '-' for CSV on stdin.
+Data: CSV/TSV (header detected; text columns left out with a notice; also
+.gz), Parquet, .npy, or '-' for standard input.
 Exit codes: 0 ok, 1 bad data or failed fit, 2 usage error.
 """
 
-
-# ------------------------------------------------------------------ helpers
-class _Progress:
-    """A one-line progress display on stderr, shown only on a terminal."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled and sys.stderr.isatty()
-        self._width = 0
-
-    def update(self, text: str) -> None:
-        if self.enabled:
-            pad = max(self._width - len(text), 0)
-            sys.stderr.write("\r" + text + " " * pad)
-            sys.stderr.flush()
-            self._width = len(text)
-
-    def close(self) -> None:
-        if self.enabled and self._width:
-            sys.stderr.write("\r" + " " * self._width + "\r")
-            sys.stderr.flush()
-            self._width = 0
+#: Image formats of ``gmmkit plot`` (matplotlib's Agg, PDF, SVG and PS backends).
+IMAGE_SUFFIXES = (
+    ".png",
+    ".svg",
+    ".svgz",
+    ".pdf",
+    ".eps",
+    ".ps",
+    ".jpg",
+    ".jpeg",
+    ".tif",
+    ".tiff",
+    ".webp",
+)
 
 
-def _notice(text: str) -> None:
-    print(f"gmmkit: {text}", file=sys.stderr)
+class _UsageError(Exception):
+    """A command-line argument is wrong (exit code 2)."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(message)
+        self.prog = prog
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors are raised (and printed on one line by main)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(self.prog, message)
+
+
+# ------------------------------------------------------- argument types
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number; got {quote(text)}"
+        ) from None
+
+
+def _positive_int(text: str) -> int:
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1; got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = _integer(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more; got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    value = _integer(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number from 0 to 2**32 - 1; got {value}"
+        )
+    return value
+
+
+def _jobs(text: str) -> int:
+    value = _integer(text)
+    if value == 0 or value < -1:
+        raise argparse.ArgumentTypeError(
+            f"must be a number of parallel fits >= 1, or -1 for all cores; got {value}"
+        )
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a number; got {quote(text)}"
+        ) from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number; got {quote(text)}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more; got {text}")
+    return value
+
+
+def _dpi(text: str) -> float:
+    value = _number(text)
+    if not 1 <= value <= 2400:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 2400; got {text}")
+    return value
+
+
+def _delimiter(text: str) -> str:
+    try:
+        return str(check_delimiter(text))
+    except InvalidParameterError:
+        raise argparse.ArgumentTypeError(
+            f"must be one character (e.g. ',', ';', or 'tab'); got {quote(text)}"
+        ) from None
+
+
+def _columns(text: str) -> list[str | int]:
+    try:
+        return parse_columns(text) or []
+    except InvalidParameterError:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated names or 0-based indices; got {quote(text)}"
+        ) from None
+
+
+def _table_output(text: str) -> str:
+    try:
+        check_output_suffix(text)
+    except InvalidParameterError as exc:
+        raise argparse.ArgumentTypeError(
+            str(exc).split(": ", 1)[-1].rstrip(".")
+        ) from None
+    return text
+
+
+def _image_output(text: str) -> str:
+    suffix = Path(text).suffix.lower()
+    if suffix not in IMAGE_SUFFIXES:
+        raise argparse.ArgumentTypeError(
+            f"cannot draw {quote(suffix or text)} images; use one of "
+            f"{', '.join(IMAGE_SUFFIXES)}"
+        )
+    return text
+
+
+def _covariance_type(text: str) -> str:
+    # imported when -t is given: the registry loads scipy
+    from .covariance import COVARIANCE_TYPES
+
+    if text not in COVARIANCE_TYPES:
+        raise argparse.ArgumentTypeError(
+            f"expected one of {', '.join(COVARIANCE_TYPES)}; got {quote(text)}"
+        )
+    return text
+
+
+def _covariance_types(text: str) -> list[str]:
+    return [_covariance_type(t.strip()) for t in text.split(",")]
+
+
+def _init_method(text: str) -> str:
+    from ._init import INIT_METHODS
+
+    if text not in INIT_METHODS:
+        raise argparse.ArgumentTypeError(
+            f"expected one of {', '.join(INIT_METHODS)}; got {quote(text)}"
+        )
+    return text
+
+
+def _parse_ks(text: str) -> list[int]:
+    """``"1-9"``, ``"2,3,5"`` or ``"4"`` -> list of ints."""
+    out: list[int] = []
+    try:
+        for part in text.split(","):
+            if "-" in part.strip()[1:]:
+                lo, hi = part.split("-", 1)
+                out.extend(range(int(lo), int(hi) + 1))
+            else:
+                out.append(int(part))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers of components like 1-9 or 2,3,5; got {quote(text)}"
+        ) from None
+    if not out or min(out) < 1:
+        raise argparse.ArgumentTypeError(
+            f"numbers of components must be >= 1; got {quote(text)}"
+        )
+    if len(out) > 1000:
+        raise argparse.ArgumentTypeError(f"at most 1000 numbers; got {len(out)}")
+    return out
+
+
+# ------------------------------------------------------- shared options
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("data options")
     group.add_argument(
         "--columns",
         "-c",
         metavar="COLS",
+        type=_columns,
         help="comma-separated column names or 0-based indices (default: every "
         "numeric column)",
     )
@@ -107,13 +283,16 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--delimiter",
         metavar="CHAR",
-        help="CSV field separator (default: tab for .tsv, else sniffed: , ; or tab)",
+        type=_delimiter,
+        help="CSV field separator, one character or 'tab' (default: tab for .tsv, "
+        "else sniffed among tab ; , |)",
     )
     group.add_argument(
         "--format",
         dest="fmt",
         choices=("csv", "tsv", "parquet", "npy"),
-        help="data format (default: from the extension; '-' is CSV)",
+        help="data format (default: from the extension; on stdin from the first "
+        "bytes, else CSV)",
     )
 
 
@@ -126,23 +305,134 @@ def _add_quiet(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _read(args: argparse.Namespace, path: str | None = None) -> Any:
-    from ._dataio import parse_columns, read_table
+def _add_table_output(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        type=_table_output,
+        help=f"write {what} to FILE (.csv, .tsv or .parquet) instead of stdout",
+    )
 
-    delimiter = args.delimiter
-    if delimiter in ("\\t", "tab"):
-        delimiter = "\t"
+
+def _add_fit_options(parser: argparse.ArgumentParser, with_k: bool = True) -> None:
+    group = parser.add_argument_group("model options")
+    if with_k:
+        group.add_argument(
+            "-k",
+            "--n-components",
+            type=_positive_int,
+            default=1,
+            metavar="K",
+            help="number of components (default: %(default)s)",
+        )
+    group.add_argument(
+        "-t",
+        "--covariance-type",
+        type=_covariance_type,
+        default=None,
+        metavar="TYPE",
+        help="covariance model: full, tied, diag, spherical or an mclust code "
+        "(EII, VII, EEI, ..., VVV; E, V in 1-D) (default: full)",
+    )
+    group.add_argument(
+        "--n-init",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="starts; the best is kept (default: %(default)s)",
+    )
+    group.add_argument(
+        "--max-iter",
+        type=_non_negative_int,
+        default=100,
+        metavar="N",
+        help="EM iterations at most (default: %(default)s)",
+    )
+    group.add_argument(
+        "--tol",
+        type=_non_negative_float,
+        default=1e-3,
+        help="stop when the mean log-likelihood changes less (default: %(default)s)",
+    )
+    group.add_argument(
+        "--reg-covar",
+        type=_non_negative_float,
+        default=1e-6,
+        metavar="EPS",
+        help="added to covariance diagonals (default: %(default)s)",
+    )
+    group.add_argument(
+        "--init",
+        type=_init_method,
+        default=None,
+        metavar="METHOD",
+        help="how starts are chosen: kmeans, k-means++, random, random_from_data "
+        "or hc (default: kmeans)",
+    )
+    group.add_argument(
+        "--seed",
+        type=_seed,
+        default=0,
+        help="random seed, for reproducible fits (default: %(default)s)",
+    )
+
+
+def _add_jobs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="parallel fits in the selection, or -1 for all cores (default: "
+        "select_model's; 1 is often faster on small data)",
+    )
+
+
+def _fit_params(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "n_components": getattr(args, "n_components", None) or 1,
+        "covariance_type": args.covariance_type or "full",
+        "n_init": args.n_init,
+        "max_iter": args.max_iter,
+        "tol": args.tol,
+        "reg_covar": args.reg_covar,
+        "init_params": args.init or "kmeans",
+        "random_state": args.seed,
+    }
+
+
+# ---------------------------------------------------------- helpers
+def _read(args: argparse.Namespace) -> Any:
+    from ._table import read_table
+
     table = read_table(
-        path if path is not None else args.data,
-        parse_columns(args.columns),
+        args.data,
+        args.columns,
         header=args.header,
-        delimiter=delimiter,
+        delimiter=args.delimiter,
         fmt=args.fmt,
     )
     if not getattr(args, "quiet", False):
         for text in table.notices:
-            _notice(text)
+            console.notice(text)
     return table
+
+
+def _writable(path: str | None, error: type[GMMError] | None = None) -> None:
+    """Fail at once (before reading or fitting) when ``path`` cannot be written."""
+    if path is not None and path != "-":
+        if error is None:
+            check_writable(path)
+        else:
+            check_writable(path, error)
+
+
+def _load_model(path: str) -> Any:
+    from .persistence import load
+
+    return load(path)
 
 
 def _model_and_data(args: argparse.Namespace) -> tuple[Any, Any, np.ndarray]:
@@ -161,23 +451,19 @@ def _model_columns(model: Any, table: Any, args: argparse.Namespace) -> np.ndarr
         if missing:
             raise GMMError(
                 f"{table.source} has no numeric column named "
-                f"{', '.join(map(repr, missing))}; the model was fitted on columns "
-                f"{', '.join(map(repr, names))}. Choose columns with --columns."
+                f"{', '.join(quote(str(n)) for n in missing[:10])}; the model was "
+                f"fitted on columns {', '.join(quote(str(n)) for n in names[:10])}. "
+                "Choose columns with --columns."
             )
         X = X[:, [table.feature_names.index(n) for n in names]]
     if X.shape[1] != model.n_features_in_:
         raise GMMError(
             f"{table.source} gives {X.shape[1]} columns "
-            f"({', '.join(table.feature_names)}), but the model was fitted on "
-            f"{model.n_features_in_}. Choose columns with --columns."
+            f"({', '.join(quote(n) for n in table.feature_names[:10])}), but the "
+            f"model was fitted on {model.n_features_in_}. Choose columns with "
+            "--columns."
         )
     return X
-
-
-def _load_model(path: str) -> Any:
-    from .persistence import load
-
-    return load(path)
 
 
 def _json_default(value: Any) -> Any:
@@ -192,104 +478,6 @@ def _print_json(obj: Any) -> None:
     print(json.dumps(obj, indent=2, default=_json_default, allow_nan=False))
 
 
-def _fit_model(
-    X: np.ndarray, params: dict[str, Any], progress: _Progress, label: str = ""
-) -> Any:
-    """Fit one GaussianMixture, showing EM iterations on a terminal."""
-    from sklearn.exceptions import ConvergenceWarning
-
-    from .mixture import GaussianMixture
-
-    def on_iteration(step: Any) -> None:
-        progress.update(
-            f"{label}EM iteration {step.n_iter}: mean log-likelihood "
-            f"{step.lower_bound:.6f} (change {step.change:.2e})"
-        )
-
-    gm = GaussianMixture(**params, callback=on_iteration if progress.enabled else None)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ConvergenceWarning)
-            gm.fit(X)
-    finally:
-        gm.set_params(callback=None)
-        progress.close()
-    if any(issubclass(w.category, ConvergenceWarning) for w in caught):
-        _notice(
-            f"{label}EM did not converge in {gm.max_iter} iterations; try a larger "
-            "--max-iter or --tol, or more --n-init."
-        )
-    return gm
-
-
-def _fit_params(args: argparse.Namespace) -> dict[str, Any]:
-    return {
-        "n_components": args.n_components,
-        "covariance_type": args.covariance_type,
-        "n_init": args.n_init,
-        "max_iter": args.max_iter,
-        "tol": args.tol,
-        "reg_covar": args.reg_covar,
-        "init_params": args.init,
-        "random_state": args.seed,
-    }
-
-
-def _summary(model: Any, X: np.ndarray | None, names: list[str] | None) -> dict:
-    out: dict[str, Any] = {
-        "n_components": int(model.n_components),
-        "covariance_type": str(model.covariance_type),
-        "covariance_model": model._model().name,
-        "n_features": int(model.n_features_in_),
-        "feature_names": names,
-        "converged": bool(model.converged_),
-        "n_iter": int(model.n_iter_),
-        "n_parameters": int(model.n_parameters()),
-        "weights": model.weights_,
-        "means": model.means_,
-        "covariances": model.covariances_,
-    }
-    if X is not None:
-        with _no_name_warning_ctx():
-            out["n_samples"] = int(X.shape[0])
-            out["log_likelihood"] = float(model.score(X) * X.shape[0])
-            out["bic"] = float(model.bic(X))
-            out["aic"] = float(model.aic(X))
-    return out
-
-
-class _no_name_warning_ctx:
-    def __enter__(self) -> None:
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
-        warnings.filterwarnings("ignore", message=".*feature names.*")
-
-    def __exit__(self, *exc: Any) -> None:
-        self._ctx.__exit__(*exc)
-
-
-def _format_summary(s: dict[str, Any]) -> str:
-    lines = [
-        f"{s['n_components']} components, covariance {s['covariance_type']} "
-        f"({s['covariance_model']}), {s['n_features']} features"
-        + (f", {s['n_samples']} rows" if "n_samples" in s else ""),
-        f"{'converged' if s['converged'] else 'did NOT converge'} after "
-        f"{s['n_iter']} EM iterations",
-    ]
-    if "log_likelihood" in s:
-        lines.append(
-            f"log-likelihood {s['log_likelihood']:.6f}  BIC {s['bic']:.4f}  "
-            f"AIC {s['aic']:.4f}  ({s['n_parameters']} parameters; lower is better)"
-        )
-    names = s["feature_names"] or [f"x{j}" for j in range(s["n_features"])]
-    lines.append("component  weight    mean (" + ", ".join(names) + ")")
-    for k, (w, m) in enumerate(zip(s["weights"], s["means"])):
-        lines.append(
-            f"{k:>9}  {w:<8.4f}  " + "  ".join(f"{v:.6g}" for v in np.ravel(m))
-        )
-    return "\n".join(lines)
-
-
 # ---------------------------------------------------------------------- fit
 _FIT_EXAMPLES = """\
 examples:
@@ -300,81 +488,6 @@ examples:
   gmmkit fit big.npy -k 5 --chunk-size 100000 -o model.gmm   (larger than memory)
   gmmkit fit big.parquet -k 5 --scheduler tcp://10.0.0.1:8786 -o model.gmm
 """
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a whole number; got {text!r}"
-        ) from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1; got {value}")
-    return value
-
-
-def _add_fit_options(parser: argparse.ArgumentParser, with_k: bool = True) -> None:
-    from ._init import INIT_METHODS
-    from .covariance import COVARIANCE_TYPES
-
-    group = parser.add_argument_group("model options")
-    if with_k:
-        group.add_argument(
-            "-k",
-            "--n-components",
-            type=_positive_int,
-            default=1,
-            metavar="K",
-            help="number of components (default: %(default)s)",
-        )
-    group.add_argument(
-        "-t",
-        "--covariance-type",
-        default="full",
-        choices=COVARIANCE_TYPES,
-        metavar="TYPE",
-        help="covariance model: " + ", ".join(COVARIANCE_TYPES) + " (default: full)",
-    )
-    group.add_argument(
-        "--n-init",
-        type=_positive_int,
-        default=1,
-        metavar="N",
-        help="starts; the best is kept (default: %(default)s)",
-    )
-    group.add_argument(
-        "--max-iter",
-        type=int,
-        default=100,
-        metavar="N",
-        help="EM iterations at most (default: %(default)s)",
-    )
-    group.add_argument(
-        "--tol",
-        type=float,
-        default=1e-3,
-        help="stop when the mean log-likelihood changes less (default: %(default)s)",
-    )
-    group.add_argument(
-        "--reg-covar",
-        type=float,
-        default=1e-6,
-        metavar="EPS",
-        help="added to covariance diagonals (default: %(default)s)",
-    )
-    group.add_argument(
-        "--init",
-        default="kmeans",
-        choices=INIT_METHODS,
-        help="how starts are chosen (default: %(default)s)",
-    )
-    group.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="random seed, for reproducible fits (default: %(default)s)",
-    )
 
 
 def _add_fit(subparsers: Any) -> None:
@@ -417,13 +530,16 @@ def _add_scale_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_fit(args: argparse.Namespace) -> int:
+    _writable(args.output, ModelFileError)
     if args.chunk_size is not None or args.scheduler is not None:
         return _run_fit_scaled(args)
     table = _read(args)
-    gm = _fit_model(table.X, _fit_params(args), _Progress(not args.quiet))
+    gm = console._fit_model(
+        table.X, _fit_params(args), console._Progress(not args.quiet)
+    )
     if table.has_names:
         gm.feature_names_in_ = np.asarray(table.feature_names, dtype=object)
-    summary = _summary(gm, table.X, table.feature_names)
+    summary = console._summary(gm, table.X, table.feature_names)
     summary["data"] = table.source
     return _finish_fit(args, gm, summary)
 
@@ -436,7 +552,7 @@ def _finish_fit(args: argparse.Namespace, gm: Any, summary: dict) -> int:
     if args.json:
         _print_json(summary)
     else:
-        print(_format_summary(summary))
+        print(console._format_summary(summary))
         if args.output:
             print(f"model written to {args.output}")
     return EXIT_OK
@@ -444,8 +560,6 @@ def _finish_fit(args: argparse.Namespace, gm: Any, summary: dict) -> int:
 
 def _run_fit_scaled(args: argparse.Namespace) -> int:
     """``gmmkit fit`` without loading DATA: streamed, or on a Dask cluster."""
-    import math
-
     from .sources import scaled_input
 
     if args.data == "-":
@@ -455,14 +569,14 @@ def _run_fit_scaled(args: argparse.Namespace) -> int:
         )
     columns = None
     if args.columns:
-        columns = [c.strip() for c in args.columns.split(",") if c.strip()]
+        columns = [str(c) for c in args.columns]
     params = _fit_params(args)
     params["chunk_size"] = args.chunk_size
     with scaled_input(args.data, columns, args.chunk_size, args.scheduler) as X:
-        gm = _fit_model(X, params, _Progress(not args.quiet))
+        gm = console._fit_model(X, params, console._Progress(not args.quiet))
     if columns:
         gm.feature_names_in_ = np.asarray(columns, dtype=object)
-    summary = _summary(gm, None, columns)
+    summary = console._summary(gm, None, columns)
     n = int(gm.n_samples_fit_)
     log_l = float(gm.log_likelihood_history_[-1])
     p = gm.n_parameters()
@@ -505,22 +619,18 @@ def _add_predict(subparsers: Any) -> None:
         action="store_true",
         help="write probabilities, one column per component",
     )
-    parser.add_argument(
-        "-o",
-        "--output",
-        metavar="FILE",
-        help="write to FILE (.csv, .tsv or .parquet) instead of stdout",
-    )
+    _add_table_output(parser, "the labels")
     _add_data_options(parser)
     _add_quiet(parser)
     parser.set_defaults(handler=_run_predict)
 
 
 def _run_predict(args: argparse.Namespace) -> int:
-    from ._dataio import write_table
+    from ._table import write_table
 
+    _writable(args.output)
     model, table, X = _model_and_data(args)
-    with _no_name_warning_ctx():
+    with console.no_name_warnings():
         if args.proba:
             proba = model.predict_proba(X)
             columns = {f"p{k}": proba[:, k] for k in range(proba.shape[1])}
@@ -537,9 +647,11 @@ def _add_score(subparsers: Any) -> None:
         help="log-likelihood, BIC and AIC of a model on data",
         description="Evaluate a saved model on DATA: total and mean "
         "log-likelihood, BIC and AIC (lower is better); with --per-row, log p(x) "
-        "of every row.",
+        "of every row.  With -o the numbers go to FILE as a table (one row, or "
+        "one row per data row with --per-row).",
         epilog="examples:\n  gmmkit score model.gmm test.csv\n"
         "  gmmkit score model.gmm test.csv --json\n"
+        "  gmmkit score model.gmm test.csv -o score.csv\n"
         "  gmmkit score model.gmm test.csv --per-row -o logp.csv\n",
         formatter_class=_RAW,
     )
@@ -551,19 +663,22 @@ def _add_score(subparsers: Any) -> None:
         action="store_true",
         help="write log p(x) of each row instead of a summary",
     )
-    parser.add_argument(
-        "-o", "--output", metavar="FILE", help="with --per-row: write to FILE"
-    )
+    _add_table_output(parser, "the scores")
     _add_data_options(parser)
     _add_quiet(parser)
     parser.set_defaults(handler=_run_score)
 
 
 def _run_score(args: argparse.Namespace) -> int:
-    from ._dataio import write_table
+    from ._table import write_table
 
+    if args.per_row and args.json:
+        raise InvalidParameterError(
+            "--json prints a summary; --per-row writes one value per row. Use one."
+        )
+    _writable(args.output)
     model, table, X = _model_and_data(args)
-    with _no_name_warning_ctx():
+    with console.no_name_warnings():
         if args.per_row:
             write_table(args.output, {"log_density": model.score_samples(X)})
             return EXIT_OK
@@ -575,6 +690,10 @@ def _run_score(args: argparse.Namespace) -> int:
             "bic": float(model.bic(X)),
             "aic": float(model.aic(X)),
         }
+    if args.output is not None:
+        write_table(args.output, {k: np.asarray([v]) for k, v in out.items()})
+        if not args.json:
+            return EXIT_OK
     if args.json:
         _print_json(out)
     else:
@@ -606,23 +725,17 @@ def _add_sample(subparsers: Any) -> None:
         metavar="N",
         help="rows to draw (default: %(default)s)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument(
-        "-o",
-        "--output",
-        metavar="FILE",
-        help="write to FILE (.csv, .tsv, .parquet) instead of stdout",
+        "--seed", type=_seed, default=0, help="random seed (default: %(default)s)"
     )
+    _add_table_output(parser, "the rows")
     parser.set_defaults(handler=_run_sample)
 
 
 def _run_sample(args: argparse.Namespace) -> int:
-    from ._dataio import write_table
+    from ._table import write_table
 
-    if args.n_samples < 1:
-        raise InvalidParameterError(
-            f"-n/--n-samples must be at least 1; got {args.n_samples}."
-        )
+    _writable(args.output)
     model = _load_model(args.model)
     X, labels = model.sample(args.n_samples, random_state=args.seed)
     names = getattr(model, "feature_names_in_", None)
@@ -653,57 +766,21 @@ def _add_info(subparsers: Any) -> None:
 
 
 def _run_info(args: argparse.Namespace) -> int:
-    from ._io import read_metadata
-
-    meta = read_metadata(args.model)
-    model = _load_model(args.model)
-    names = getattr(model, "feature_names_in_", None)
-    summary = _summary(model, None, None if names is None else list(names))
+    meta, summary = console.file_summary(args.model)
     if args.json:
         _print_json({"file": meta, "model": summary})
         return EXIT_OK
-    t = meta.get("training", {})
+    t = meta.get("training") or {}
     print(
         f"{args.model}: gmmkit model file, format version {meta['format_version']}, "
         f"written by gmmkit {meta.get('gmmkit_version')} on {meta.get('created')}"
     )
     print(f"trained on {t.get('n_samples')} rows")
-    print(_format_summary(summary))
+    print(console._format_summary(summary))
     return EXIT_OK
 
 
 # ------------------------------------------------------------------- select
-def _parse_ks(text: str) -> list[int]:
-    """``"1-9"``, ``"2,3,5"`` or ``"4"`` -> list of ints."""
-    out: list[int] = []
-    try:
-        for part in text.split(","):
-            if "-" in part.strip()[1:]:
-                lo, hi = part.split("-", 1)
-                out.extend(range(int(lo), int(hi) + 1))
-            else:
-                out.append(int(part))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected numbers of components like 1-9 or 2,3,5; got {text!r}"
-        ) from None
-    if not out or min(out) < 1:
-        raise argparse.ArgumentTypeError(f"numbers of components must be >= 1: {text}")
-    return out
-
-
-def _add_jobs(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-j",
-        "--jobs",
-        type=int,
-        default=None,
-        metavar="N",
-        help="parallel fits in the selection (default: select_model's, all cores; "
-        "1 is often faster on small data)",
-    )
-
-
 def _add_select(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "select",
@@ -721,13 +798,14 @@ def _add_select(subparsers: Any) -> None:
         "-k",
         "--n-components",
         type=_parse_ks,
-        default="1-9",
+        default=list(range(1, 10)),
         metavar="KS",
         help="numbers of components, e.g. 1-9 or 2,4,8 (default: 1-9)",
     )
     parser.add_argument(
         "-t",
         "--covariance-types",
+        type=_covariance_types,
         metavar="TYPES",
         help="comma-separated covariance models (default: all)",
     )
@@ -740,7 +818,9 @@ def _add_select(subparsers: Any) -> None:
     parser.add_argument(
         "-o", "--output", metavar="MODEL", help="save the best model to MODEL"
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument(
+        "--seed", type=_seed, default=0, help="random seed (default: %(default)s)"
+    )
     _add_jobs(parser)
     parser.add_argument("--json", action="store_true", help="output as JSON")
     _add_data_options(parser)
@@ -748,53 +828,18 @@ def _add_select(subparsers: Any) -> None:
     parser.set_defaults(handler=_run_select)
 
 
-def _select_model_function() -> Callable[..., Any]:
-    try:
-        from .selection import select_model
-    except ImportError:
-        raise GMMError(
-            "model selection needs gmmkit.select_model, which this gmmkit does not "
-            "have yet; fit single models with 'gmmkit fit DATA -k K -t TYPE'."
-        ) from None
-    return select_model
-
-
-def run_selection(
-    X: np.ndarray,
-    ks: Sequence[int],
-    types: Sequence[str] | None,
-    criterion: str = "bic",
-    seed: int = 0,
-    n_jobs: int | None = None,
-) -> Any:
-    """Call :func:`gmmkit.select_model` (shared by ``select`` and ``report``)."""
-    select_model = _select_model_function()
-    kwargs: dict[str, Any] = {"n_components": list(ks), "criterion": criterion}
-    if types:
-        kwargs["covariance_types"] = list(types)
-    import inspect
-
-    accepted = inspect.signature(select_model).parameters
-    if "random_state" in accepted:
-        kwargs["random_state"] = seed
-    if n_jobs is not None and "n_jobs" in accepted:
-        kwargs["n_jobs"] = n_jobs
-    return select_model(X, **kwargs)
-
-
 def _run_select(args: argparse.Namespace) -> int:
-    select_model = _select_model_function()  # fail before reading the data
-    del select_model
+    _writable(args.output, ModelFileError)
     table = _read(args)
-    types = args.covariance_types.split(",") if args.covariance_types else None
-    progress = _Progress(not args.quiet)
-    progress.update(f"fitting models for K in {args.n_components} ...")
-    try:
-        result = run_selection(
-            table.X, args.n_components, types, args.criterion, args.seed, args.jobs
-        )
-    finally:
-        progress.close()
+    result = console.run_selection(
+        table.X,
+        args.n_components,
+        args.covariance_types,
+        args.criterion,
+        args.seed,
+        args.jobs,
+        console._Progress(not args.quiet),
+    )
     frame = result.table
     if args.criterion in getattr(frame, "columns", ()):
         frame = frame.sort_values(args.criterion, na_position="last", kind="stable")
@@ -845,18 +890,22 @@ def _add_plot(subparsers: Any) -> None:
         "--output",
         metavar="IMAGE",
         required=True,
-        help="image file; the extension picks the format",
+        type=_image_output,
+        help="image file; the extension picks the format ("
+        + ", ".join(IMAGE_SUFFIXES)
+        + ")",
     )
     parser.add_argument("--kind", choices=_PLOT_KINDS, default="auto")
-    parser.add_argument("--dpi", type=float, default=110.0)
+    parser.add_argument(
+        "--dpi", type=_dpi, default=110.0, help="resolution (default: %(default)s)"
+    )
     _add_data_options(parser)
     _add_quiet(parser)
     parser.set_defaults(handler=_run_plot)
 
 
 def _run_plot(args: argparse.Namespace) -> int:
-    from ._errors import require
-
+    _writable(args.output)  # before reading and drawing
     require("matplotlib", "plot", "gmmkit plot")
     from matplotlib.figure import Figure
 
@@ -867,7 +916,7 @@ def _run_plot(args: argparse.Namespace) -> int:
     kind = args.kind
     if kind == "auto":
         kind = "1d" if d == 1 else "mixture" if d == 2 else "pairs"
-    with _no_name_warning_ctx():
+    with console.no_name_warnings():
         if kind == "pairs":
             fig = Figure(figsize=(2.4 * d, 2.4 * d))
             axes = fig.subplots(d, d, squeeze=False)
@@ -885,9 +934,15 @@ def _run_plot(args: argparse.Namespace) -> int:
                 plotting.plot_density(model, X, ax=ax)
             else:
                 plotting.plot_nll(-np.asarray(model.log_likelihood_history_), ax=ax)
-    fig.savefig(args.output, dpi=args.dpi, bbox_inches="tight")
+    image_format = Path(args.output).suffix.lstrip(".").lower()
+    atomic_write(
+        args.output,
+        lambda tmp: fig.savefig(
+            tmp, dpi=args.dpi, bbox_inches="tight", format=image_format
+        ),
+    )
     if not args.quiet:
-        _notice(f"{kind} plot written to {args.output}")
+        console.notice(f"{kind} plot written to {args.output}")
     return EXIT_OK
 
 
@@ -918,12 +973,13 @@ def _add_report(subparsers: Any) -> None:
     parser.add_argument(
         "--ks",
         type=_parse_ks,
-        default="1-6",
+        default=list(range(1, 7)),
         metavar="KS",
         help="Ks tried by the selection (default: 1-6)",
     )
     parser.add_argument(
         "--covariance-types",
+        type=_covariance_types,
         metavar="TYPES",
         help="models tried by the selection (default: all)",
     )
@@ -936,28 +992,24 @@ def _add_report(subparsers: Any) -> None:
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    from ._errors import require
-
+    _writable(args.output)
     require("matplotlib", "plot", "gmmkit report")
-    from .report import write_report
-
     table = _read(args)
-    params = _fit_params(argparse.Namespace(**{**vars(args), "n_components": 1}))
-    progress = _Progress(not args.quiet)
-    types = args.covariance_types.split(",") if args.covariance_types else None
-    path = write_report(
+    params = _fit_params(args)
+    params.pop("n_components")
+    path = console.make_report(
         table,
         args.output,
         n_components=args.n_components,
         ks=args.ks,
-        covariance_types=types,
+        covariance_types=args.covariance_types,
         fit_params=params,
         title=args.title,
-        progress=progress,
         n_jobs=args.jobs,
+        progress=console._Progress(not args.quiet),
     )
     if not args.quiet:
-        _notice(f"report written to {path}")
+        console.notice(f"report written to {path}")
     return EXIT_OK
 
 
@@ -1005,15 +1057,13 @@ def _add_demo(subparsers: Any) -> None:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from ._errors import require
-
     # The demo draws on bare Figures; Agg also keeps any later pyplot use in
     # this process off GUI backends.
     require("matplotlib", "plot", "gmmkit demo").use("Agg")
-    from .demo import format_summary, run_demo
+    from . import demo
 
-    result = run_demo(args.out, show_progress=not args.quiet)
-    print(format_summary(result))
+    result = demo.run_demo(args.out, show_progress=not args.quiet)
+    print(demo.format_summary(result))
     return EXIT_OK
 
 
@@ -1033,7 +1083,7 @@ _COMMANDS: tuple[Callable[[Any], None], ...] = (
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``gmmkit``, with one subparser per command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="gmmkit",
         description="Gaussian mixture models: fit, cluster, choose K, draw.",
         epilog=_EXAMPLES,
@@ -1048,37 +1098,105 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return text or type(exc).__name__
+# ----------------------------------------------------------------- errors
+def _one_line(text: str) -> str:
+    """``text`` on one line, at most MAX_MESSAGE characters."""
+    text = " ".join(str(text).split())
+    if len(text) > MAX_MESSAGE:
+        text = text[: MAX_MESSAGE - 30].rstrip() + f" ... ({len(text)} characters)"
+    return text
+
+
+def _os_error(exc: OSError) -> str:
+    if exc.strerror and exc.filename:
+        return f"{exc.filename}: {exc.strerror}."
+    return str(exc) or type(exc).__name__
+
+
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    """Warnings on one line each, as notices (not Python's two-line form)."""
+    console.notice(f"warning: {_one_line(str(message))}")
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: send what is left of stdout to /dev/null, so that
+    Python's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _usage_line(exc: _UsageError) -> str:
+    return _one_line(f"usage: {exc.prog} ... error: {exc} (see '{exc.prog} --help')")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``gmmkit`` with ``argv`` (default: ``sys.argv[1:]``).
+
+    Every outcome is an exit code and, for errors, one line on stderr; no
+    exception or traceback escapes.
 
     Returns
     -------
     exit_code : int
         0 success (also for ``--help`` and ``--version``), 1 the command
         failed (bad data, a failed fit, an unreadable model, or an OS error
-        such as an unwritable folder; one line on stderr), 2 usage error,
-        130 interrupted.
+        such as an unwritable folder; also an internal error, reported as
+        one), 2 usage error, 130 interrupted.
     """
-    parser = build_parser()
+    command = "gmmkit"
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help / --version (0) or a usage error (2)
-        code = exc.code
-        return (
-            code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_USAGE)
-        )
-    try:
-        return int(args.handler(args))
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except _UsageError as exc:
+            print(_usage_line(exc), file=sys.stderr)
+            return EXIT_USAGE
+        except SystemExit as exc:  # --help / --version
+            code = exc.code
+            return code if isinstance(code, int) else EXIT_OK
+        command = f"gmmkit {args.command}"
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return int(args.handler(args))
     except KeyboardInterrupt:
-        print("gmmkit: interrupted", file=sys.stderr)
+        print(f"{command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:  # e.g. gmmkit predict ... | head
+        _quiet_stdout()
         return EXIT_OK
-    except (GMMError, OSError) as exc:
-        print(f"gmmkit {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+    except InvalidParameterError as exc:
+        print(f"{command}: error: {_one_line(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except GMMError as exc:
+        print(f"{command}: error: {_one_line(str(exc))}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:
+        print(f"{command}: error: {_one_line(_os_error(exc))}", file=sys.stderr)
+        return EXIT_FAILED
+    except MemoryError:
+        print(
+            f"{command}: error: out of memory; try --chunk-size to stream the data.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else EXIT_FAILED
+    except Exception as exc:  # noqa: BLE001 - the one place that catches all
+        text = _one_line(f"{type(exc).__name__}: {exc}")
+        print(
+            f"{command}: internal error: {text} (this is a bug in gmmkit; please "
+            "report it with the command that caused it)",
+            file=sys.stderr,
+        )
         return EXIT_FAILED

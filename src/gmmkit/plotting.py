@@ -725,6 +725,7 @@ def plot_pairs(
     n_std: float | Sequence[float] = (1, 2),
     feature_names: Sequence[str] | None = None,
     bins: int | str = 30,
+    features: Sequence[int] | None = None,
 ) -> np.ndarray:
     """Pairs plot of a mixture with two or more features.
 
@@ -750,6 +751,12 @@ def plot_pairs(
         ``$x_1$ ... $x_d$``.
     bins : int or str, default=30
         Histogram bins of the diagonal panels.
+    features : sequence of int, default=None
+        Draw only these features (0-based, at least 2), e.g. the first few of
+        wide data: the panels show the mixture's exact marginal on them, while
+        ``X``, ``feature_names`` and the default labels still cover every
+        feature (points keep the clusters of the whole model).  ``axes`` then
+        has shape ``(len(features), len(features))``.
 
     Returns
     -------
@@ -782,6 +789,22 @@ def plot_pairs(
             raise InvalidParameterError(
                 f"feature_names must hold {d} names, one per feature; got {len(names)}."
             )
+    if features is not None:
+        idx = [int(f) for f in features]
+        if (
+            len(idx) < 2
+            or len(set(idx)) != len(idx)
+            or not all(0 <= f < d for f in idx)
+        ):
+            raise InvalidParameterError(
+                f"features must list at least 2 distinct feature indices in [0, {d}); "
+                f"got {list(features)}."
+            )
+        means = means[:, idx]
+        covs = covs[:, idx][:, :, idx]
+        data = data[:, idx]
+        names = [names[f] for f in idx]
+        d = len(idx)
     if axes is None:
         _, grid = _pyplot().subplots(
             d, d, figsize=(2.6 * d, 2.6 * d), squeeze=False, layout="constrained"

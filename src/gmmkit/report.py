@@ -1,84 +1,42 @@
-"""HTML views of a fitted mixture: the notebook table and the full report.
+"""The self-contained HTML report of a fit.
 
-:func:`components_html` is the table a fitted :class:`GaussianMixture` adds to
-scikit-learn's HTML display in Jupyter.  :func:`write_report` writes one
-self-contained HTML page (inline CSS, images as base64 PNG, no script, no
-network) with the data summary, the model selection table and plot, the
-chosen model's parameters, cluster sizes, the plots and the EM history.
+:func:`write_report` fits a mixture (or chooses one with
+:func:`gmmkit.select_model`) and writes one HTML page (inline CSS, images as
+base64 PNG/GIF, no script, no network) with the data summary, the model
+selection table and plot, the chosen model's parameters, cluster sizes, the
+plots and the EM history.  Progress goes through the estimator's and the
+selection's public ``callback`` hooks; ``gmmkit report`` passes ones that
+draw on the terminal.  :func:`components_html` (the notebook table) is
+re-exported from :mod:`gmmkit._summary`.
 """
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import html
+import io
+import tempfile
+import warnings
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from . import plotting
+from ._atomic import atomic_write, check_writable
+from ._summary import components_html
+from ._table import Table
+from ._version import __version__
+from .mixture import GaussianMixture
+from .selection import TABLE_COLUMNS, select_model
 
 __all__ = ["components_html", "write_report"]
 
-
-def _num(value: float, digits: int = 4) -> str:
-    return f"{value:.{digits}g}"
-
-
-def _cov_summary(gmm: Any) -> list[str]:
-    """One short description of each component's covariance."""
-    from .plotting import dense_covariances
-
-    out = []
-    for cov in dense_covariances(gmm):
-        if cov.shape[0] == 1:
-            out.append(f"var {_num(cov[0, 0])}")
-            continue
-        sd = np.sqrt(np.diag(cov))
-        if np.allclose(cov, np.diag(np.diag(cov))):
-            out.append("sd " + ", ".join(_num(s) for s in sd))
-        else:
-            corr = cov / np.outer(sd, sd)
-            off = np.abs(corr[np.triu_indices(cov.shape[0], 1)])
-            out.append(
-                "sd "
-                + ", ".join(_num(s, 3) for s in sd)
-                + f"; max |corr| {_num(float(off.max()), 3)}"
-            )
-    return out
-
-
-def components_html(gmm: Any) -> str:
-    """A small HTML table of a fitted mixture's components.
-
-    One row per component: weight, mean and a covariance summary (standard
-    deviations, and the largest absolute correlation when the covariance is
-    not diagonal).  Used by ``GaussianMixture._repr_html_`` in notebooks.
-    """
-    means = np.asarray(gmm.means_)
-    weights = np.asarray(gmm.weights_)
-    names = getattr(gmm, "feature_names_in_", None)
-    header = ", ".join(html.escape(str(n)) for n in names) if names is not None else ""
-    rows = []
-    for k, (w, mu, cov) in enumerate(zip(weights, means, _cov_summary(gmm))):
-        mean = ", ".join(_num(float(m)) for m in mu)
-        rows.append(
-            f"<tr><td>{k}</td><td>{_num(float(w))}</td><td>[{mean}]</td>"
-            f"<td>{html.escape(cov)}</td></tr>"
-        )
-    model = gmm._model() if hasattr(gmm, "_model") else None
-    kind = f"{gmm.covariance_type}" + (f" ({model.name})" if model else "")
-    status = "converged" if getattr(gmm, "converged_", False) else "not converged"
-    caption = (
-        f"{len(weights)} components, covariance {html.escape(kind)}, "
-        f"{means.shape[1]} features; {status} after "
-        f"{getattr(gmm, 'n_iter_', '?')} iterations"
-    )
-    mean_head = f"mean ({header})" if header else "mean"
-    return (
-        '<div class="gmmkit-components" style="overflow-x:auto">'
-        f'<table style="border-collapse:collapse"><caption>{caption}</caption>'
-        f"<thead><tr><th>component</th><th>weight</th><th>{mean_head}</th>"
-        "<th>covariance</th></tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table></div>"
-    )
+#: Features shown in the pairs plot of wider data.
+PAIRS_MAX_FEATURES = 6
 
 
 # ------------------------------------------------------------------ report
@@ -113,9 +71,6 @@ th,td{padding:3px 6px}}
 
 
 def _png(fig: Any, dpi: float = 100.0) -> str:
-    import base64
-    import io
-
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     return base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -168,94 +123,24 @@ def _selection(
     X: np.ndarray,
     ks: list[int],
     types: list[str] | None,
-    fit_params: dict[str, Any],
-    progress: Any,
-    n_jobs: int | None = None,
-) -> tuple[list[dict[str, Any]], Any, str, Any]:
-    """Rows of the selection table, the best model, how it was done, the
-    select_model result (or None)."""
-    try:
-        from .selection import select_model  # noqa: F401
-
-        available = True
-    except ImportError:
-        available = False
-    if available:
-        from .cli import run_selection
-
-        if progress is not None:
-            progress.update(f"model selection over K in {ks} ...")
-        try:
-            result = run_selection(
-                X, ks, types, "bic", fit_params.get("random_state", 0), n_jobs
-            )
-        finally:
-            if progress is not None:
-                progress.close()
-        frame = result.table
-        rows = frame.to_dict("records")
-        return rows, result.best_, "gmmkit.select_model (BIC, lower is better)", result
-    # Without select_model: a plain BIC grid over the scikit-learn models.
-    from .cli import _fit_model
-
-    rows = []
-    best = None
-    for ct in types or ["full", "tied", "diag", "spherical"]:
-        for k in ks:
-            params = {**fit_params, "n_components": k, "covariance_type": ct}
-            label = f"{ct} K={k}: "
-            try:
-                gm = _fit_model(X, params, progress, label)
-            except Exception as exc:  # noqa: BLE001 - a failed cell is a row
-                rows.append(
-                    {"covariance_type": ct, "n_components": k, "error": str(exc)}
-                )
-                continue
-            bic = float(gm.bic(X))
-            rows.append(
-                {
-                    "covariance_type": ct,
-                    "n_components": k,
-                    "log_likelihood": float(gm.log_likelihood_history_[-1]),
-                    "n_parameters": gm.n_parameters(),
-                    "bic": bic,
-                    "aic": float(gm.aic(X)),
-                    "converged": bool(gm.converged_),
-                    "error": "",
-                }
-            )
-            if best is None or bic < best[0]:
-                best = (bic, gm)
-    if best is None:
-        from ._errors import FitError
-
-        raise FitError("every model of the selection grid failed to fit.")
-    return rows, best[1], "BIC grid over K and covariance type (lower is better)", None
+    seed: Any,
+    n_jobs: int | None,
+    callback: Callable[[Any], None] | None,
+) -> Any:
+    """:func:`gmmkit.select_model` by BIC over ``ks`` and ``types``."""
+    kwargs: dict[str, Any] = {"random_state": seed, "n_jobs": n_jobs}
+    if types:
+        kwargs["covariance_types"] = list(types)
+    if callback is not None:
+        kwargs["callback"] = callback
+    return select_model(X, list(ks), criterion="bic", **kwargs)
 
 
-def _selection_plot(rows: list[dict[str, Any]], result: Any, best: Any) -> Any:
+def _selection_plot(result: Any) -> Any:
     from matplotlib.figure import Figure
 
-    from .plotting import plot_criterion
-
     fig = Figure(figsize=(6.4, 4.4))
-    ax = fig.subplots()
-    if result is not None and hasattr(result, "plot"):
-        result.plot(ax=ax)
-        return fig
-    ks = sorted({int(r["n_components"]) for r in rows})
-    curves = {}
-    for ct in dict.fromkeys(r["covariance_type"] for r in rows):
-        by_k = {
-            int(r["n_components"]): r.get("bic", np.nan)
-            for r in rows
-            if r["covariance_type"] == ct
-        }
-        curves[str(ct)] = [
-            float("nan") if by_k.get(k) is None else float(by_k[k]) for k in ks
-        ]
-    plot_criterion(ks, curves, ax=ax, best=best.n_components, title="BIC by model")
-    ax.set_ylabel("BIC (lower is better)")
+    result.plot(ax=fig.subplots())
     return fig
 
 
@@ -289,9 +174,7 @@ def _data_section(table: Any) -> str:
 
 
 def _parameters_section(gm: Any, names: list[str]) -> str:
-    from .plotting import dense_covariances
-
-    covs = dense_covariances(gm)
+    covs = plotting.dense_covariances(gm)
     parts = [
         _table(
             ["component", "weight", *[f"mean {n}" for n in names]],
@@ -317,8 +200,6 @@ def _parameters_section(gm: Any, names: list[str]) -> str:
 
 def _plots(gm: Any, X: np.ndarray, names: list[str]) -> list[str]:
     from matplotlib.figure import Figure
-
-    from . import plotting
 
     d = X.shape[1]
     out = []
@@ -357,11 +238,19 @@ def _plots(gm: Any, X: np.ndarray, names: list[str]) -> list[str]:
             )
         )
     else:
-        shown = min(d, 6)
+        shown = min(d, PAIRS_MAX_FEATURES)
         fig = Figure(figsize=(2.2 * shown, 2.2 * shown))
         axes = fig.subplots(shown, shown, squeeze=False)
-        sub = _submodel(gm, shown) if shown < d else gm
-        plotting.plot_pairs(sub, X[:, :shown], axes=axes, feature_names=names[:shown])
+        # the marginal of the fitted model on the first features; points
+        # coloured by the fitted model's labels (computed on every feature)
+        plotting.plot_pairs(
+            gm,
+            X,
+            axes=axes,
+            labels=gm.predict(X),
+            feature_names=names,
+            features=list(range(shown)),
+        )
         note = "" if shown == d else f" (first {shown} of {d} features)"
         out.append(
             _figure_html(
@@ -389,15 +278,6 @@ def _em_animation(gm: Any, X: np.ndarray, params: dict[str, Any]) -> str | None:
     EM is replayed one iteration at a time (``warm_start``) with the chosen
     model's K and covariance type; at most 60 iterations are shown.
     """
-    import tempfile
-    import warnings
-    from pathlib import Path
-
-    from sklearn.exceptions import ConvergenceWarning
-
-    from .mixture import GaussianMixture
-    from .plotting import Snapshot, animate_em
-
     if X.shape[1] != 2:
         return None
     replay = GaussianMixture(
@@ -413,38 +293,20 @@ def _em_animation(gm: Any, X: np.ndarray, params: dict[str, Any]) -> str | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         replay.fit(X)
-        snapshots.append(Snapshot.from_model(replay, 0))
+        snapshots.append(plotting.Snapshot.from_model(replay, 0))
         replay.set_params(warm_start=True, max_iter=1)
         previous = replay.log_likelihood_history_[-1]
         for iteration in range(1, 61):
             replay.fit(X)
-            snapshots.append(Snapshot.from_model(replay, iteration))
+            snapshots.append(plotting.Snapshot.from_model(replay, iteration))
             current = replay.log_likelihood_history_[-1]
             if abs(current - previous) < tol * len(X):
                 break
             previous = current
     with tempfile.TemporaryDirectory(prefix="gmmkit-report-") as folder:
         gif = Path(folder) / "em.gif"
-        animate_em(snapshots, X, gif, fps=6.0)
-        import base64
-
+        plotting.animate_em(snapshots, X, gif, fps=6.0)
         return base64.b64encode(gif.read_bytes()).decode("ascii")
-
-
-def _submodel(gm: Any, d: int) -> Any:
-    """The mixture's marginal on the first ``d`` features (dense covariances)."""
-    from types import SimpleNamespace
-
-    from .plotting import dense_covariances
-
-    cov = dense_covariances(gm)[:, :d, :d]
-    return SimpleNamespace(
-        weights_=gm.weights_,
-        means_=gm.means_[:, :d],
-        covariances_=cov,
-        covariance_type="full",
-        n_features_in_=d,
-    )
 
 
 def write_report(
@@ -456,74 +318,81 @@ def write_report(
     covariance_types: Any = None,
     fit_params: dict[str, Any] | None = None,
     title: str | None = None,
-    progress: Any = None,
     n_jobs: int | None = None,
-) -> Any:
+    fit_callback: Callable[[Any], None] | None = None,
+    selection_callback: Callable[[Any], None] | None = None,
+) -> Path:
     """Fit ``table.X`` and write a self-contained HTML report to ``path``.
 
     Parameters
     ----------
-    table : gmmkit._dataio.Table or ndarray
-        The data (an array is named ``x0, x1, ...``).
+    table : gmmkit._table.Table or array-like of shape (n_samples, n_features)
+        The data (an array's columns are named ``x0, x1, ...``).
     path : str or path
         The HTML file, written atomically.
     n_components : int, optional
         Fit this K with ``fit_params["covariance_type"]``; default: choose the
-        model and K by BIC (with :func:`gmmkit.select_model` when available).
-    ks, covariance_types : what the selection tries.
-    fit_params : dict
-        GaussianMixture parameters (seed, n_init, ...).
+        covariance model and K by BIC with :func:`gmmkit.select_model`.
+    ks : sequence of int, default=(1, ..., 6)
+        Numbers of components the selection tries.
+    covariance_types : sequence of str, optional
+        Covariance models the selection tries (default: select_model's).
+    fit_params : dict, optional
+        GaussianMixture parameters (``random_state``, ``n_init``, ...); the
+        selection uses ``random_state`` only.
     title : str, optional
-    progress : object with ``update(text)`` and ``close()``, optional
     n_jobs : int, optional
         Parallel fits of :func:`gmmkit.select_model` (default: its own).
+    fit_callback : callable, optional
+        ``callback`` of the fit (with ``n_components``): receives a
+        :class:`gmmkit.FitProgress` after each EM iteration.
+    selection_callback : callable, optional
+        ``callback`` of the selection: receives a
+        :class:`gmmkit.SelectionProgress` after each grid cell.
 
     Returns
     -------
     path : pathlib.Path
     """
-    import datetime as dt
-    import warnings
-
-    from ._atomic import atomic_write
-    from ._dataio import Table
-    from ._version import __version__
-
+    path = check_writable(path)  # before the fits and the drawing
     if not isinstance(table, Table):
         X = np.asarray(table, dtype=np.float64)
         X = X[:, None] if X.ndim == 1 else X
         table = Table(X, [f"x{j}" for j in range(X.shape[1])], False, "array")
-    if progress is None:
-        from .cli import _Progress
-
-        progress = _Progress(False)
     X = table.X
     names = [str(n) for n in table.feature_names]
     params = {"random_state": 0, **(fit_params or {})}
     params.pop("n_components", None)
     sections = []
+    rows: list[dict[str, Any]] = []
+    result = None
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*feature names.*")
         if n_components is None:
-            rows, gm, how, result = _selection(
-                X, list(ks), covariance_types, params, progress, n_jobs
+            result = _selection(
+                X,
+                list(ks),
+                covariance_types,
+                params["random_state"],
+                n_jobs,
+                selection_callback,
             )
+            rows = result.table.to_dict("records")
+            gm = result.best_
         else:
-            from .cli import _fit_model
-
-            gm = _fit_model(X, {**params, "n_components": n_components}, progress)
-            rows, how, result = [], "", None
+            # the page says whether EM converged; no warning needed
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            gm = GaussianMixture(n_components, **params, callback=fit_callback)
+            gm.fit(X)
+            gm.callback = None
         labels = gm.predict(X)
         resp = gm.predict_proba(X)
         bic = float(gm.bic(X))
 
     sections.append(("Data", _data_section(table)))
-    if rows:
-        from .selection import TABLE_COLUMNS
-
-        cols = [
-            c for c in TABLE_COLUMNS if c != "n_iter" and any(c in r for r in rows)
-        ]
+    if result is not None:
+        how = "gmmkit.select_model (BIC, lower is better)"
+        cols = [c for c in TABLE_COLUMNS if c != "n_iter" and any(c in r for r in rows)]
         chosen = (str(gm.covariance_type), int(gm.n_components))
         order = sorted(
             range(len(rows)),
@@ -545,7 +414,7 @@ def write_report(
             else ""
             for i in order
         ]
-        fig = _selection_plot(rows, result, gm)
+        fig = _selection_plot(result)
         sections.append(
             (
                 "Model selection",

@@ -1,0 +1,331 @@
+"""Application code of the command line: fits and selections with progress,
+summaries, model-file facts, the report command.
+
+The ``gmmkit`` commands (:mod:`gmmkit.cli`) parse arguments and call this
+module; it calls the public API (``GaussianMixture(callback=...)``,
+``select_model(callback=...)``, :func:`gmmkit.report.write_report`).
+
+Progress is one line on stderr, redrawn in place, and only when stderr is a
+terminal; nothing is written otherwise (pipes, files, ``--quiet``).
+
+Start-up: importing this module loads only numpy and gmmkit's leaf modules.
+The estimator, model selection and the report (which load scikit-learn,
+scipy, pandas and matplotlib) are imported by the functions that use them,
+so that ``gmmkit info``, ``--help`` and argument errors stay fast; those
+imports go down the layers, never up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ._errors import ModelFileError
+
+__all__ = [
+    "_Progress",
+    "_fit_model",
+    "_format_summary",
+    "_summary",
+    "file_summary",
+    "make_report",
+    "notice",
+    "run_selection",
+]
+
+
+def notice(text: str) -> None:
+    """A message for the user on stderr (``gmmkit: ...``)."""
+    print(f"gmmkit: {text}", file=sys.stderr)
+
+
+class _Progress:
+    """A one-line progress display on stderr, shown only on a terminal.
+
+    ``update(text)`` redraws the line, ``close()`` erases it.  ``fit_callback`` and
+    ``selection_callback`` give the callbacks of ``GaussianMixture`` and
+    ``select_model`` that draw into it, or None when nothing is shown.
+    """
+
+    def __init__(self, enabled: bool, stream: Any = None) -> None:
+        self.stream = sys.stderr if stream is None else stream
+        try:
+            tty = bool(self.stream.isatty())
+        except (AttributeError, ValueError):
+            tty = False
+        self.enabled = enabled and tty
+        self._width = 0
+
+    def update(self, text: str) -> None:
+        if not self.enabled:
+            return
+        pad = max(self._width - len(text), 0)
+        self.stream.write("\r" + text + " " * pad)
+        self.stream.flush()
+        self._width = len(text)
+
+    def close(self) -> None:
+        if self.enabled and self._width:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self.stream.flush()
+            self._width = 0
+
+    def fit_callback(self, label: str = "") -> Callable[[Any], None] | None:
+        """``callback`` for ``GaussianMixture``: one line per EM iteration."""
+        if not self.enabled:
+            return None
+
+        def on_iteration(p: Any) -> None:
+            start = f"start {p.init + 1}, " if p.init else ""
+            self.update(
+                f"{label}{start}EM iteration {p.n_iter}: mean log-likelihood "
+                f"{p.lower_bound:.6f} (change {p.change:.2e})"
+            )
+
+        return on_iteration
+
+    def selection_callback(self) -> Callable[[Any], None] | None:
+        """``callback`` for ``select_model``: one line per finished grid cell."""
+        if not self.enabled:
+            return None
+
+        def on_cell(c: Any) -> None:
+            result = (
+                f"failed: {c.error}"
+                if c.error
+                else f"BIC {c.bic:.4f}"
+                if c.bic is not None
+                else "done"
+            )
+            self.update(
+                f"model selection {c.done}/{c.total}: {c.covariance_type} "
+                f"K={c.n_components} {result}"[:160]
+            )
+
+        return on_cell
+
+
+@contextlib.contextmanager
+def no_name_warnings() -> Iterator[None]:
+    """Silence scikit-learn's feature-name warnings (tables are matched by
+    name before they reach the model)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*feature names.*")
+        yield
+
+
+def _fit_model(
+    X: Any, params: dict[str, Any], progress: _Progress, label: str = ""
+) -> Any:
+    """Fit one GaussianMixture, showing EM iterations on a terminal."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    from .mixture import GaussianMixture
+
+    gm = GaussianMixture(**params, callback=progress.fit_callback(label))
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            gm.fit(X)
+    finally:
+        progress.close()
+    for w in caught:
+        if not issubclass(w.category, ConvergenceWarning):
+            warnings.warn_explicit(
+                w.message, w.category, w.filename, w.lineno, source=w.source
+            )
+    if any(issubclass(w.category, ConvergenceWarning) for w in caught):
+        notice(
+            f"{label}EM did not converge in {gm.max_iter} iterations; try a larger "
+            "--max-iter or --tol, or more --n-init."
+        )
+    gm.callback = None  # a saved model holds no function
+    return gm
+
+
+def run_selection(
+    X: np.ndarray,
+    ks: Sequence[int],
+    types: Sequence[str] | None,
+    criterion: str = "bic",
+    seed: int = 0,
+    n_jobs: int | None = None,
+    progress: _Progress | None = None,
+) -> Any:
+    """:func:`gmmkit.select_model` over ``ks`` and ``types``, with progress."""
+    from .selection import select_model
+
+    kwargs: dict[str, Any] = {
+        "n_components": list(ks),
+        "criterion": criterion,
+        "random_state": seed,
+        "n_jobs": n_jobs,
+    }
+    if types:
+        kwargs["covariance_types"] = list(types)
+    callback = None if progress is None else progress.selection_callback()
+    if callback is not None:
+        kwargs["callback"] = callback
+        progress.update(f"model selection over K in {list(ks)} ...")  # type: ignore[union-attr]
+    try:
+        return select_model(X, **kwargs)
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+# --------------------------------------------------------------- summaries
+def _summary(model: Any, X: np.ndarray | None, names: list[str] | None) -> dict:
+    """A fitted model's numbers as a dict (JSON-able after conversion)."""
+    out: dict[str, Any] = {
+        "n_components": int(model.n_components),
+        "covariance_type": str(model.covariance_type),
+        "covariance_model": model._model().name,
+        "n_features": int(model.n_features_in_),
+        "feature_names": names,
+        "converged": bool(model.converged_),
+        "n_iter": int(model.n_iter_),
+        "n_parameters": int(model.n_parameters()),
+        "weights": model.weights_,
+        "means": model.means_,
+        "covariances": model.covariances_,
+    }
+    if X is not None:
+        with no_name_warnings():
+            out["n_samples"] = int(X.shape[0])
+            out["log_likelihood"] = float(model.score(X) * X.shape[0])
+            out["bic"] = float(model.bic(X))
+            out["aic"] = float(model.aic(X))
+    return out
+
+
+def _format_summary(s: dict[str, Any]) -> str:
+    """The text of ``gmmkit fit`` and ``gmmkit info``."""
+    lines = [
+        f"{s['n_components']} components, covariance {s['covariance_type']} "
+        f"({s['covariance_model']}), {s['n_features']} features"
+        + (f", {s['n_samples']} rows" if "n_samples" in s else ""),
+        f"{'converged' if s['converged'] else 'did NOT converge'} after "
+        f"{s['n_iter']} EM iterations",
+    ]
+    if "log_likelihood" in s:
+        lines.append(
+            f"log-likelihood {s['log_likelihood']:.6f}  BIC {s['bic']:.4f}  "
+            f"AIC {s['aic']:.4f}  ({s['n_parameters']} parameters; lower is better)"
+        )
+    names = s["feature_names"] or [f"x{j}" for j in range(s["n_features"])]
+    lines.append("component  weight    mean (" + ", ".join(names) + ")")
+    for k, (w, m) in enumerate(zip(s["weights"], s["means"])):
+        lines.append(
+            f"{k:>9}  {w:<8.4f}  " + "  ".join(f"{v:.6g}" for v in np.ravel(m))
+        )
+    return "\n".join(lines)
+
+
+def file_summary(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(metadata, summary)`` of a model file, read without building the
+    estimator (so without scikit-learn): what ``gmmkit info`` prints.
+
+    The file is validated as far as the summary needs: a readable gmmkit
+    archive, the fitted arrays present, and weights and means of matching
+    shapes.
+    """
+    from ._io import decode, fail, read_members, read_metadata_of
+
+    p = Path(path)
+    members = read_members(p)
+    meta = read_metadata_of(p, members)
+    attrs = meta["attributes"]
+    values: dict[str, Any] = {}
+    for name in ("weights_", "means_", "covariances_", "converged_", "n_iter_"):
+        if name not in attrs:
+            raise fail(p, f"the fitted attribute {name!r} is missing.")
+        values[name] = decode(attrs[name], members, p, f"attribute {name!r}")
+    weights = np.asarray(values["weights_"])
+    means = np.asarray(values["means_"])
+    if (
+        weights.ndim != 1
+        or means.ndim != 2
+        or means.shape[0] != weights.shape[0]
+        or means.dtype.kind != "f"
+    ):
+        raise fail(p, "weights_ and means_ do not describe the same components.")
+    k, d = means.shape
+    cov = meta.get("covariance_type")
+    if not isinstance(cov, dict):
+        raise ModelFileError(
+            f"{p} is not a valid gmmkit model file: no covariance type."
+        )
+    names = meta.get("feature_names")
+    n_parameters = meta.get("n_parameters")
+    if not isinstance(n_parameters, int):
+        n_parameters = _n_parameters(str(cov.get("fitted")), k, d, p)
+    summary = {
+        "n_components": int(k),
+        "covariance_type": str(cov.get("fitted")),
+        "covariance_model": str(cov.get("mclust")),
+        "n_features": int(d),
+        "feature_names": names if isinstance(names, list) else None,
+        "converged": bool(values["converged_"]),
+        "n_iter": int(values["n_iter_"]),
+        "n_parameters": int(n_parameters),
+        "weights": weights,
+        "means": means,
+        "covariances": np.asarray(values["covariances_"]),
+    }
+    return meta, summary
+
+
+def _n_parameters(covariance_type: str, k: int, d: int, path: Path) -> int:
+    """Free parameters of a mixture (files that do not record the number)."""
+    from .covariance import get_model
+
+    try:
+        model = get_model(covariance_type)
+    except ValueError:
+        raise ModelFileError(
+            f"{path} is not a valid gmmkit model file: covariance type "
+            f"{covariance_type!r} is not known to this gmmkit."
+        ) from None
+    return int(model.n_cov_parameters(k, d) + k * d + k - 1)
+
+
+# ------------------------------------------------------------------ report
+def make_report(
+    table: Any,
+    path: str,
+    *,
+    n_components: int | None,
+    ks: Sequence[int],
+    covariance_types: Sequence[str] | None,
+    fit_params: dict[str, Any],
+    title: str | None,
+    n_jobs: int | None,
+    progress: _Progress,
+) -> Path:
+    """``gmmkit report``: :func:`gmmkit.report.write_report` with progress and
+    a notice when the chosen model did not converge."""
+    from .report import write_report
+
+    try:
+        out = write_report(
+            table,
+            path,
+            n_components=n_components,
+            ks=ks,
+            covariance_types=covariance_types,
+            fit_params=fit_params,
+            title=title,
+            n_jobs=n_jobs,
+            fit_callback=progress.fit_callback(),
+            selection_callback=progress.selection_callback(),
+        )
+    finally:
+        progress.close()
+    return Path(out)
