@@ -14,6 +14,7 @@ pytest.importorskip("matplotlib")
 pytest.importorskip("PIL")
 
 
+@pytest.mark.slow
 def test_demo_prints_the_summary(tmp_path, capsys):
     out = tmp_path / "figures"
     assert main(["demo", "--out", str(out)]) == 0
@@ -82,6 +83,7 @@ def test_interrupt_exits_130(monkeypatch, tmp_path, capsys):
     assert "interrupted" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_python_dash_m_gmmkit_demo(tmp_path):
     out = tmp_path / "figures"
     env = {**os.environ, "MPLBACKEND": "Agg"}
@@ -197,6 +199,7 @@ def test_csv_on_stdin(monkeypatch, capsys, csv_file):
     )
 
 
+@pytest.mark.slow
 def test_stdin_through_a_real_pipe(tmp_path, csv_file):
     model = tmp_path / "m.gmm"
     done = subprocess.run(

@@ -16,6 +16,9 @@ from PIL import Image  # noqa: E402
 
 from gmmkit.demo import DemoResult, format_summary, run_demo  # noqa: E402
 
+#: Every test here reads one demo run (seconds); the fast subset skips them.
+pytestmark = pytest.mark.slow
+
 #: What the notebook prints for its starting means.
 NOTEBOOK_INITIAL_MEANS = np.array(
     [[0.1252245, -0.42940554], [0.1222975, 0.54329803], [0.04886007, 0.04059169]]

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
+import gmmkit.plotting
+
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 pytest.importorskip("PIL")
@@ -521,9 +523,33 @@ def test_missing_matplotlib_names_the_extra(monkeypatch):
         plot_nll([-3.0, -2.0])
 
 
+@pytest.mark.slow
 def test_import_does_not_load_matplotlib():
     code = "import sys, gmmkit.plotting; print('matplotlib' in sys.modules)"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_plot_pairs_of_some_features_keeps_the_fitted_clusters():
+    # issue 21: the report's pairs plot of wide data used a partial model
+    X = np.hstack([blobs(3), blobs(3, seed=1), blobs(1, seed=2)])
+    gmm = GaussianMixture(K, random_state=0).fit(X)
+    labels = gmm.predict(X)
+    axes = plot_pairs(gmm, X, features=[2, 0, 5])
+    assert axes.shape == (3, 3)
+    colors = gmmkit.plotting._component_colors(K)
+    panel = axes[1, 0]  # feature 0 against feature 2
+    assert_allclose(scatters(panel)[0].get_offsets(), X[:, [2, 0]])
+    got = scatters(panel)[0].get_facecolors()[:, :3]
+    assert_allclose(got, np.array([colors[k][:3] for k in labels]))
+    # ellipses of the exact marginal: centred on the means of features (2, 0)
+    shown = ellipses(panel)
+    assert len(shown) == 2 * K
+    assert_allclose(shown[0].get_center(), gmm.means_[0, [2, 0]])
+    assert axes[2, 0].get_xlabel() == "$x_{3}$" and axes[0, 0].get_ylabel() == "$x_{3}$"
+    with pytest.raises(InvalidParameterError, match="at least 2 distinct"):
+        plot_pairs(gmm, X, features=[1, 1])
+    with pytest.raises(InvalidParameterError, match="at least 2 distinct"):
+        plot_pairs(gmm, X, features=[0, 7])

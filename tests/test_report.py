@@ -202,6 +202,7 @@ def _driver():
     return driver, profile
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("width", [1280, 390], ids=["laptop", "phone"])
 def test_report_in_headless_chromium(fixed_k_report, width):
     X, path = fixed_k_report
