@@ -577,14 +577,12 @@ def _run_fit_scaled(args: argparse.Namespace) -> int:
     if columns:
         gm.feature_names_in_ = np.asarray(columns, dtype=object)
     summary = console._summary(gm, None, columns)
-    n = int(gm.n_samples_fit_)
-    log_l = float(gm.log_likelihood_history_[-1])
-    p = gm.n_parameters()
     summary.update(
-        n_samples=n,
-        log_likelihood=log_l,
-        bic=-2 * log_l + p * math.log(n),
-        aic=-2 * log_l + 2 * p,
+        console.criteria(
+            float(gm.log_likelihood_history_[-1]),
+            summary["n_parameters"],
+            int(gm.n_samples_fit_),
+        ),
         data=str(args.data),
     )
     return _finish_fit(args, gm, summary)
@@ -683,13 +681,14 @@ def _run_score(args: argparse.Namespace) -> int:
             write_table(args.output, {"log_density": model.score_samples(X)})
             return EXIT_OK
         mean = float(model.score(X))
-        out = {
-            "n_samples": int(X.shape[0]),
-            "log_likelihood": mean * X.shape[0],
-            "mean_log_likelihood": mean,
-            "bic": float(model.bic(X)),
-            "aic": float(model.aic(X)),
-        }
+    crit = console.criteria(mean * X.shape[0], model.n_parameters(), X.shape[0])
+    out = {
+        "n_samples": crit["n_samples"],
+        "log_likelihood": crit["log_likelihood"],
+        "mean_log_likelihood": mean,
+        "bic": crit["bic"],
+        "aic": crit["aic"],
+    }
     if args.output is not None:
         write_table(args.output, {k: np.asarray([v]) for k, v in out.items()})
         if not args.json:

@@ -18,6 +18,7 @@ imports go down the layers, never up.
 from __future__ import annotations
 
 import contextlib
+import math
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -33,6 +34,7 @@ __all__ = [
     "_fit_model",
     "_format_summary",
     "_summary",
+    "criteria",
     "file_summary",
     "make_report",
     "notice",
@@ -198,11 +200,21 @@ def _summary(model: Any, X: np.ndarray | None, names: list[str] | None) -> dict:
     }
     if X is not None:
         with no_name_warnings():
-            out["n_samples"] = int(X.shape[0])
-            out["log_likelihood"] = float(model.score(X) * X.shape[0])
-            out["bic"] = float(model.bic(X))
-            out["aic"] = float(model.aic(X))
+            mean = float(model.score(X))  # one pass over the rows
+        out.update(criteria(mean * X.shape[0], out["n_parameters"], X.shape[0]))
     return out
+
+
+def criteria(log_likelihood: float, n_parameters: int, n_samples: int) -> dict:
+    """``n_samples``, ``log_likelihood``, ``bic`` and ``aic`` (scikit-learn's
+    sign: lower is better) from a total log-likelihood, so that the
+    summaries need one pass over the data, not one per criterion."""
+    return {
+        "n_samples": int(n_samples),
+        "log_likelihood": float(log_likelihood),
+        "bic": float(-2 * log_likelihood + n_parameters * math.log(n_samples)),
+        "aic": float(-2 * log_likelihood + 2 * n_parameters),
+    }
 
 
 def _format_summary(s: dict[str, Any]) -> str:
