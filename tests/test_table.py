@@ -12,6 +12,7 @@ import pytest
 
 from gmmkit import DataError, InvalidParameterError
 from gmmkit._table import (
+    CSVFile,
     check_output_suffix,
     quote,
     read_table,
@@ -372,3 +373,39 @@ def test_unknown_output_extensions_are_refused(tmp_path, name):
     assert not (tmp_path / name).exists()
     with pytest.raises(InvalidParameterError):
         check_output_suffix(name)
+
+
+# -------------------------------------------------------------- streaming
+def test_batches_give_the_rows_of_read(tmp_path):
+    X = grid(20_000, 3)
+    path = tmp_path / "d.csv"
+    rows = "".join(
+        f"r{i}," + ",".join(map(repr, r)) + "\n" for i, r in enumerate(X.tolist())
+    )
+    path.write_text("id,a,b,c\n" + rows)
+    whole = CSVFile(path).read()
+    assert whole.feature_names == ["a", "b", "c"]
+    csv_file = CSVFile(path, ["c", "a"])
+    parts = list(csv_file.batches(block_bytes=64 * 1024))
+    assert len(parts) > 5
+    np.testing.assert_array_equal(np.vstack(parts), whole.X[:, [2, 0]])
+    np.testing.assert_array_equal(np.vstack(list(csv_file.batches())), X[:, [2, 0]])
+
+
+def test_batches_locate_an_error_in_a_later_block(tmp_path):
+    X = grid(20_000)
+    lines = csv_text(X).splitlines()
+    lines[15_000] = "1.0,NA"
+    path = tmp_path / "d.csv"
+    path.write_text("\n".join(lines) + "\n")
+    batches = CSVFile(path).batches(block_bytes=64 * 1024)
+    with pytest.raises(DataError, match=r"line 15001, column 'y': missing value"):
+        for _ in batches:
+            pass
+
+
+def test_batches_of_a_header_only_file(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b\n")
+    with pytest.raises(DataError, match="header but no rows"):
+        list(CSVFile(path, header=True).batches())

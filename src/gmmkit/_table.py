@@ -3,8 +3,9 @@
 :func:`read_table` reads CSV/TSV (also gzip-compressed), Parquet, ``.npy``
 (no pickle) and any of them on standard input (``-``).  CSV is parsed by
 pyarrow; the layout (delimiter, header row, which columns hold numbers) is
-decided first from the file's head by :func:`sniff_csv`, which the streaming
-``CSVSource`` uses as well, so both read a file by the same rules:
+decided first from the file's head by :func:`sniff_csv`; :class:`CSVFile`
+then reads the file whole or in batches (for the streaming ``CSVSource``),
+so every reader of CSV follows the same rules:
 
 * the delimiter is ``--delimiter``, tab for ``.tsv``, or sniffed (the
   candidate among tab, ``;``, ``,`` and ``|`` that splits the head into rows
@@ -43,7 +44,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO, TextIO
+from typing import IO, Any, BinaryIO, NoReturn, TextIO
 
 import numpy as np
 
@@ -52,6 +53,7 @@ from ._errors import DataError, InvalidParameterError, require
 
 __all__ = [
     "OUTPUT_SUFFIXES",
+    "CSVFile",
     "CSVLayout",
     "Table",
     "check_output_suffix",
@@ -608,57 +610,143 @@ def read_table(
         return _read_parquet(source, columns)
     if delimiter is None and kind == "tsv":
         delimiter = "\t"
-    return _read_csv(source, columns, header, delimiter)
+    return CSVFile(source, columns, header=header, delimiter=delimiter).read()
 
 
-def _read_csv(
-    source: _Input,
-    columns: Sequence[str | int] | None,
-    header: bool | None,
-    delimiter: str | None,
-) -> Table:
-    pa = require("pyarrow", "data", "Reading CSV files")
-    import pyarrow.csv as pcsv
+class CSVFile:
+    """A CSV file with its layout decided and its columns chosen: read whole
+    (:meth:`read`) or in batches of rows (:meth:`batches`, for streaming),
+    by the same rules and with the same located errors.
 
-    label = source.label
-    head, complete = source.head()
-    layout = sniff_csv(
-        head, label, header=header, delimiter=delimiter, complete=complete
-    )
-    chosen, notices = layout.choose(columns, label)
-    try:
-        table = pcsv.read_csv(
-            source.arrow_source(),
-            read_options=layout.read_options(),
-            parse_options=layout.parse_options(),
-            convert_options=layout.convert_options(chosen),
+    Parameters
+    ----------
+    path : str, path, or "-"
+        The file (also ``.gz``); ``"-"`` reads standard input (``stdin``).
+    columns : list of str or int, optional
+        Columns by header name or 0-based index; default every numeric one.
+    header : bool or None
+        Whether the first row is a header (None: detected).
+    delimiter : str or None
+        One character (``"tab"`` and ``"\\t"`` name a tab); None: tab for
+        ``.tsv``/``.tab``, else sniffed.
+    stdin : stream, optional
+        Read for ``"-"``.
+
+    Attributes
+    ----------
+    layout : CSVLayout
+    chosen : list of int
+        Indices of the columns read, among the file's fields.
+    feature_names : list of str
+    has_names : bool
+    notices : list of str
+        Text columns left out (for the user).
+    label : str
+        The file's name in messages.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | _Input,
+        columns: Sequence[str | int] | None = None,
+        *,
+        header: bool | None = None,
+        delimiter: str | None = None,
+        stdin: IO[Any] | None = None,
+    ) -> None:
+        require("pyarrow.csv", "data", "Reading CSV files")
+        source = path if isinstance(path, _Input) else _Input(str(path), stdin)
+        delimiter = check_delimiter(delimiter)
+        if delimiter is None and _format(source.name, None) == "tsv":
+            delimiter = "\t"
+        self.source = source
+        self.label = source.label
+        head, complete = source.head()
+        self.layout = sniff_csv(
+            head, self.label, header=header, delimiter=delimiter, complete=complete
         )
-    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
-        _locate(source, layout, chosen, str(exc))
-    n = table.num_rows
-    if n == 0:
-        if layout.has_header:
-            raise DataError(f"{label} has a header but no rows of data.")
-        raise DataError(f"{label} is empty: no rows of data.")
-    X = np.empty((n, len(chosen)))
-    fields = layout.field_names()
-    bad = False
-    for c, j in enumerate(chosen):
-        column = table.column(fields[j])
-        if column.null_count:
-            bad = True
-            break
-        start = 0
-        for chunk in column.chunks:
-            values = chunk.to_numpy(zero_copy_only=False)
-            X[start : start + len(values), c] = values
-            start += len(values)
-    del table
-    if bad or not np.isfinite(X).all():
-        _locate(source, layout, chosen, "a missing or non-finite value")
-    return Table(
-        X, [layout.names[j] for j in chosen], layout.has_header, label, notices
-    )
+        self.chosen, self.notices = self.layout.choose(columns, self.label)
+        self.feature_names = [self.layout.names[j] for j in self.chosen]
+        self.has_names = self.layout.has_header
+
+    def _columns(self, batch: Any, out: np.ndarray | None = None) -> np.ndarray:
+        """The chosen columns of an Arrow table or record batch as float64
+        rows; a missing or non-finite value raises the located error."""
+        fields = self.layout.field_names()
+        n = batch.num_rows
+        X = np.empty((n, len(self.chosen))) if out is None else out
+        for c, j in enumerate(self.chosen):
+            column = batch.column(fields[j])
+            if column.null_count:
+                self._locate("a missing value")
+            chunks = getattr(column, "chunks", [column])
+            start = 0
+            for chunk in chunks:
+                values = chunk.to_numpy(zero_copy_only=False)
+                X[start : start + len(values), c] = values
+                start += len(values)
+        if not np.isfinite(X).all():
+            self._locate("a non-finite value")
+        return X
+
+    def _locate(self, message: str) -> NoReturn:
+        _locate(self.source, self.layout, self.chosen, message)
+
+    def _empty(self) -> NoReturn:
+        if self.layout.has_header:
+            raise DataError(f"{self.label} has a header but no rows of data.")
+        raise DataError(f"{self.label} is empty: no rows of data.")
+
+    def read(self) -> Table:
+        """The whole file as a :class:`Table`."""
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+
+        layout = self.layout
+        try:
+            table = pcsv.read_csv(
+                self.source.arrow_source(),
+                read_options=layout.read_options(),
+                parse_options=layout.parse_options(),
+                convert_options=layout.convert_options(self.chosen),
+            )
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            self._locate(str(exc))
+        if table.num_rows == 0:
+            self._empty()
+        X = self._columns(table)
+        return Table(X, self.feature_names, self.has_names, self.label, self.notices)
+
+    def batches(self, block_bytes: int = 8 * 2**20) -> Iterator[np.ndarray]:
+        """The rows in float64 arrays of shape (rows, len(chosen)), one per
+        block of about ``block_bytes`` of text (pyarrow's streaming reader);
+        a fresh pass over the file each time it is called."""
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+
+        layout = self.layout
+        try:
+            reader = pcsv.open_csv(
+                self.source.arrow_source(),
+                read_options=layout.read_options(block_size=int(block_bytes)),
+                parse_options=layout.parse_options(),
+                convert_options=layout.convert_options(self.chosen),
+            )
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            self._locate(str(exc))
+        rows = 0
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+                self._locate(str(exc))
+            if batch.num_rows:
+                rows += batch.num_rows
+                yield self._columns(batch)
+        if rows == 0:
+            self._empty()
 
 
 def _text_rows(source: _Input, layout: CSVLayout) -> Iterator[tuple[int, list[str]]]:
@@ -684,7 +772,7 @@ def _text_rows(source: _Input, layout: CSVLayout) -> Iterator[tuple[int, list[st
 
 def _locate(
     source: _Input, layout: CSVLayout, chosen: list[int], arrow_message: str
-) -> Any:
+) -> NoReturn:
     """Raise the located error for what pyarrow refused (see the module)."""
     label = source.label
     names = layout.names
