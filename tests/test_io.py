@@ -201,7 +201,7 @@ def test_future_version_says_upgrade(tmp_path, fitted):
     meta = meta_of(members)
     meta["format_version"] = gio.FORMAT_VERSION + 1
     write_npz(path, with_meta(members, meta))
-    refused(path, "format version 2", "Upgrade gmmkit")
+    refused(path, f"format version {gio.FORMAT_VERSION + 1}", "Upgrade gmmkit")
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """Model files: the format, written by :meth:`GaussianMixture.save` and read
 by :func:`gmmkit.load` (:mod:`gmmkit.persistence`, which builds the estimator).
 
-The format (version 1)
+The format (version 2)
 ----------------------
 A model file is a NumPy ``.npz`` archive (a zip file of ``.npy`` arrays,
 whatever the file's extension) holding only plain numeric or unicode arrays,
@@ -29,6 +29,10 @@ The metadata object has ``format`` (``"gmmkit-model"``), ``format_version``
 ``"float"``, ``"bool"`` or ``"str"``) and ``training`` (``n_samples``,
 ``n_iter``, ``converged``, ``final_log_likelihood``).
 
+Version 2 (gmmkit 0.1 after the layering step) adds the running statistics of
+``partial_fit`` (``attr.online_state_``, a dataclass entry) when a model has
+them; a version-1 file is the same without them and loads as before.
+
 A reader refuses a file whose ``format_version`` is newer than it knows
 (:class:`gmmkit.ModelFileError`, saying to upgrade gmmkit); every other
 problem (not a zip, a truncated or corrupt member, missing metadata, arrays
@@ -55,11 +59,12 @@ import numpy as np
 
 from ._atomic import atomic_write
 from ._errors import ModelFileError
+from ._version import __version__
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "read_metadata", "save"]
 
 FORMAT_NAME = "gmmkit-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _META = "__gmmkit__"
 #: Prefix of array members (an array's key already starts with ``attr.`` or
 #: ``param.``).
@@ -244,11 +249,12 @@ def _param_entries(
 
 
 def _metadata(
-    estimator: Any, attrs: dict[str, Any], params: dict[str, Any], dropped: list[str]
+    estimator: Any,
+    attrs: dict[str, Any],
+    params: dict[str, Any],
+    dropped: list[str],
+    sklearn_name: str | None,
 ) -> dict[str, Any]:
-    from ._version import __version__
-    from .covariance import get_model
-
     model = estimator._model()
     names = getattr(estimator, "feature_names_in_", None)
     history = np.asarray(getattr(estimator, "log_likelihood_history_", []))
@@ -264,7 +270,7 @@ def _metadata(
                 estimator, "_fitted_covariance_type", estimator.covariance_type
             ),
             "mclust": model.name,
-            "sklearn": get_model(model.name).sklearn_name,
+            "sklearn": sklearn_name,
         },
         "n_components": int(np.asarray(estimator.means_).shape[0]),
         "n_features": int(np.asarray(estimator.means_).shape[1]),
@@ -285,8 +291,13 @@ def _metadata(
     }
 
 
-def save(estimator: Any, path: str | os.PathLike[str]) -> Path:
+def save(
+    estimator: Any, path: str | os.PathLike[str], sklearn_name: str | None = None
+) -> Path:
     """Write a fitted estimator to ``path`` (format described in the module).
+
+    ``sklearn_name`` is scikit-learn's name of the fitted covariance model
+    (None for models scikit-learn does not have), stored in the metadata.
 
     Returns
     -------
@@ -305,7 +316,7 @@ def save(estimator: Any, path: str | os.PathLike[str]) -> Path:
     arrays: dict[str, np.ndarray] = {}
     attrs = _attribute_entries(estimator, arrays)
     params, dropped = _param_entries(estimator.get_params(deep=False), arrays)
-    meta = _metadata(estimator, attrs, params, dropped)
+    meta = _metadata(estimator, attrs, params, dropped, sklearn_name)
     members: dict[str, np.ndarray] = {
         _META: np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8)
     }
@@ -382,8 +393,6 @@ def read_metadata_of(path: Path, members: dict[str, np.ndarray]) -> dict[str, An
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise fail(path, f"format_version {version!r} is not a positive integer.")
     if version > FORMAT_VERSION:
-        from . import __version__
-
         raise ModelFileError(
             f"{path} uses model file format version {version}, written by gmmkit "
             f"{meta.get('gmmkit_version', '?')}; this gmmkit ({__version__}) reads "

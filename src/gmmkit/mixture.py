@@ -331,7 +331,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         prior = self._resolve_prior(model, source, n_features)
         if self.verbose:
             _ensure_visible()
-        warm = (self._fitted_params(), float(self.lower_bound_)) if continuing else None
+        warm = None
+        if continuing:
+            bound = float(self.lower_bound_)  # type: ignore[has-type]
+            warm = (self._fitted_params(), bound)
         outcome = fit_em(
             source,
             model,
@@ -697,7 +700,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         path : pathlib.Path
         """
-        return _save(self, path)
+        check_is_fitted(self)
+        return _save(self, path, get_model(self._model().name).sklearn_name)
 
     def _html_repr(self) -> str:
         """scikit-learn's diagram, plus a table of components once fitted."""

@@ -591,6 +591,24 @@ class CSVSource(StreamSource):
         self.description = f"the CSV file {self.path}"
         # the CSV reader fixes its own chunks (block_bytes)
         self.chunk_size = 0
+        self.feature_names = self.columns or self._header()
+
+    def _header(self) -> list[str] | None:
+        """The column names of the file's header (None if it cannot be read:
+        the first pass then reports the problem with its location)."""
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+
+        try:
+            reader = pcsv.open_csv(
+                self.path,
+                read_options=pcsv.ReadOptions(block_size=1 << 16),
+                parse_options=pcsv.ParseOptions(delimiter=self.delimiter),
+            )
+        except (pa.ArrowInvalid, OSError):
+            return None
+        with reader:
+            return [str(n) for n in reader.schema.names]
 
     def _raw_chunks(self) -> Iterator[object]:
         import pyarrow as pa
