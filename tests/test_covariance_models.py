@@ -459,7 +459,7 @@ def test_collinear_data_give_a_fit_error_or_a_valid_fit(model):
 
 @pytest.mark.parametrize("name", ["diag", "spherical"])
 def test_axis_aligned_bookkeeping_matches_the_dense_route(name):
-    """"diag" / "spherical" get covariances from their factors and the volume-shape-
+    """ "diag" / "spherical" get covariances from their factors and the volume-shape-
     orientation decomposition without (K, d, d) matrices: the same values as
     the generic route through dense covariances."""
     from gmmkit.covariance._decomposed import decompose
@@ -480,3 +480,138 @@ def test_axis_aligned_bookkeeping_matches_the_dense_route(name):
     assert_allclose(np.take_along_axis(got[1], order, axis=1), want[1], rtol=1e-10)
     assert_allclose(got[2], np.broadcast_to(np.eye(d), (k, d, d)))
     assert not got[2].flags.writeable  # one identity seen K times, not K copies
+
+
+# ------------------------------------------ what each model tells the rest
+from gmmkit import _kernels  # noqa: E402
+from gmmkit.covariance import (  # noqa: E402
+    COVARIANCE_TYPES,
+    MCLUST_MODELS_1D,
+    SINGULAR_RCOND,
+    _inner,  # noqa: E402
+    reciprocal_condition,
+    to_dense,
+)
+
+ALL_TYPES = list(COVARIANCE_TYPES)
+
+
+def _model_params(name, k, d, seed=0):
+    """Native covariances of model ``name`` from its own M-step."""
+    model = get_model(name)
+    rng = np.random.default_rng(seed)
+    nk = rng.uniform(5, 20, size=k)
+    a = rng.normal(size=(k, d, d))
+    scatter = nk[:, None, None] * (a @ a.transpose(0, 2, 1) / d + np.eye(d))
+    if model.moments == "diag":
+        scatter = np.diagonal(scatter, axis1=1, axis2=2).copy()
+    return model, model.covariances_from_scatter(nk, scatter, 0.0)
+
+
+@pytest.mark.parametrize("name", ALL_TYPES)
+def test_kernel_factors_are_the_precision_factors_in_the_kernels_layout(name):
+    k, d = 3, 1 if name in MCLUST_MODELS_1D else 4
+    model, cov = _model_params(name, k, d)
+    chol = model.precisions_cholesky(cov, 0.0)
+    factors = model.kernel_factors(chol, k, d)
+    assert factors.flags.c_contiguous and factors.dtype == np.float64
+    dense_chol = model.dense(chol, k, d)
+    if model.kernel_kind == "full":
+        assert factors.shape == (k, d, d)
+        assert_allclose(factors, dense_chol, rtol=1e-15)
+    else:
+        assert factors.shape == (k, d)
+        assert_allclose(factors, np.diagonal(dense_chol, axis1=1, axis2=2) ** 2)
+    # the same numbers as the kernels' former shape switch
+    assert_allclose(factors, _kernels.dense_factors(model.kernel_kind, chol, k, d))
+    # and they reproduce the model's own log-density
+    X = np.random.default_rng(1).normal(size=(7, d))
+    means = np.random.default_rng(2).normal(size=(k, d))
+    inputs = _kernels.kernel_inputs(model, np.full(k, 1.0 / k), chol, d)
+    if inputs is not None:
+        kind, f, logc = inputs
+        got = _kernels.log_prob_chunk(kind, X, np.zeros(d), means, f, logc)
+        want = model.log_gaussian(X, means, chol) + np.log(1.0 / k)
+        assert_allclose(got, want, rtol=1e-10)
+
+
+@pytest.mark.parametrize("name", ALL_TYPES)
+def test_to_dense_reads_every_model_and_scikit_learn_shapes(name):
+    k, d = 3, 1 if name in MCLUST_MODELS_1D else 4
+    model, cov = _model_params(name, k, d)
+    dense = to_dense(cov, name, k, d)
+    assert dense.shape == (k, d, d)
+    assert_allclose(dense, model.dense(cov, k, d))
+    dense[...] = 0.0  # a new array
+    assert np.abs(model.dense(cov, k, d)).max() > 0
+
+
+@pytest.mark.parametrize(
+    ("alias", "name"),
+    [("full", "VVV"), ("tied", "EEE"), ("diag", "VVI"), ("spherical", "VII")],
+)
+def test_mclust_names_of_scikit_learn_models_accept_scikit_learn_shapes(alias, name):
+    k, d = 3, 4
+    model, native = _model_params(alias, k, d)
+    want = model.dense(native, k, d)
+    assert_allclose(get_model(name).dense(native, k, d), want)
+    assert_allclose(to_dense(native, name, k, d), want)
+    if alias != "full":  # unambiguous shapes are read without a name
+        assert_allclose(to_dense(native, None, k, d), want)
+
+
+def test_to_dense_refuses_unreadable_shapes():
+    with pytest.raises(InvalidParameterError, match=r"Cannot read covariances_"):
+        to_dense(np.ones((2, 5)), "full", 3, 4)
+    with pytest.raises(InvalidParameterError, match=r"Cannot read covariances_"):
+        to_dense(np.ones((3, 3)), None, 3, 3)  # tied or diag: ambiguous
+
+
+def test_squarem_and_prior_rules_are_the_models_own():
+    """The lists SQUAREM and the prior kept before (mclust's MAP models;
+    unconstrained or linearly constrained covariances) now come from the
+    classes; E and V (one feature, unconstrained) are extrapolable too."""
+    from gmmkit._prior import PRIOR_MODELS
+    from gmmkit._squarem import SUPPORTED
+
+    assert SUPPORTED == {"VVV", "EEE", "VVI", "VII", "EEI", "EII", "E", "V"}
+    assert set(PRIOR_MODELS) == {
+        "E", "V", "EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "EEV", "VEV", "VVV",
+    }  # fmt: skip
+    for alias in ("full", "tied", "diag", "spherical"):
+        assert get_model(alias).squarem
+        assert get_model(alias).prior_rule is not None
+    for name in MCLUST_MODELS:
+        model = get_model(name)
+        rule = model.prior_rule
+        if rule is not None:
+            assert rule.scale == ("scalar" if model.moments == "diag" else "matrix")
+            assert get_model(rule.one_component).prior_rule is not None
+
+
+@pytest.mark.parametrize("name", ["VEI", "VEV", "VEE", "EVE", "VVE"])
+def test_compiled_inner_loops_equal_their_python_source(name, monkeypatch):
+    """The inner loops are one source: compiled (numba) or run as Python they
+    give the same covariances (to rounding)."""
+    k, d = 3, 4
+    model, compiled_cov = _model_params(name, k, d, seed=5)
+    monkeypatch.setattr(_inner, "_HAVE_NUMBA", False)
+    _, python_cov = _model_params(name, k, d, seed=5)
+    assert_allclose(python_cov, compiled_cov, rtol=1e-9, atol=1e-12)
+
+
+def test_reciprocal_condition_does_not_depend_on_the_units():
+    rng = np.random.default_rng(4)
+    a = rng.normal(size=(3, 4, 4))
+    dense = a @ a.transpose(0, 2, 1) + 0.1 * np.eye(4)
+    dense[2] = np.outer([1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0]) + 1e-20 * np.eye(4)
+    for scale in (None, 1.0):
+        ref = reciprocal_condition(dense, scale)
+        for c in (1e-8, 1e8):
+            got = reciprocal_condition(dense * c**2, None if scale is None else c)
+            assert_allclose(got, ref, rtol=1e-9)
+        assert np.all(ref[:2] > SINGULAR_RCOND) and ref[2] <= SINGULAR_RCOND
+    # a component collapsed onto a point is singular against the data's scale
+    point = 1e-20 * np.eye(4)[None]
+    assert reciprocal_condition(point, None)[0] == 1.0
+    assert reciprocal_condition(point, 1.0)[0] <= SINGULAR_RCOND

@@ -15,6 +15,7 @@ naming it and the remedies.
 """
 
 import logging
+import warnings
 
 import numpy as np
 import pytest
@@ -464,3 +465,68 @@ def test_zero_weights_on_all_but_one_row(covariance_type):
     gm.fit(BLOBS, sample_weight=sw)
     assert_sane_fit(gm, BLOBS)
     np.testing.assert_allclose(gm.means_[0], BLOBS[5])
+
+
+# ------------------------------------------------ the data's units do not matter
+def _iris_and_start():
+    import json
+    from pathlib import Path
+
+    ref = json.loads((Path(__file__).parent / "mclust" / "reference.json").read_text())
+    X = np.array(ref["datasets"]["iris"], dtype=float)
+    z = next(
+        np.array(c["z"], dtype=float)
+        for c in ref["cases"]
+        if c["data"] == "iris" and c["G"] == 3
+    )
+    return X, z
+
+
+@pytest.mark.parametrize(
+    "model",
+    ["EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE",
+     "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV"],
+)  # fmt: skip
+@pytest.mark.parametrize("units", [1e-8, 1e8])
+def test_fit_in_other_units_is_the_fit_in_those_units(model, units):
+    """Regression (data around 1e-8 failed as "numerically singular"): with
+    reg_covar=0 a fit of X * c is the fit of X with means * c and
+    covariances * c^2, for every mclust model."""
+    X, z = _iris_and_start()
+    fits = []
+    for data in (X, X * units):
+        gm = GaussianMixture(
+            3, covariance_type=model, resp_init=z, reg_covar=0.0, tol=0.0, max_iter=25
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fits.append(gm.fit(data))
+    ref, got = fits
+    np.testing.assert_allclose(got.weights_, ref.weights_, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(
+        got.means_, ref.means_ * units, rtol=1e-8, atol=1e-12 * units
+    )
+    scale = np.abs(ref.covariances_).max()
+    np.testing.assert_allclose(
+        got.covariances_,
+        ref.covariances_ * units**2,
+        rtol=1e-8,
+        atol=1e-10 * scale * units**2,
+    )
+    np.testing.assert_allclose(
+        got.log_likelihood_history_[-1],
+        ref.log_likelihood_history_[-1] - 150 * 4 * np.log(units),
+        rtol=1e-10,
+    )
+
+
+def test_model_selection_in_other_units_picks_the_same_model():
+    """Regression: iris * 1e-8 failed every cell of select_model as
+    numerically singular; now it picks what iris picks."""
+    from gmmkit import select_model
+
+    X, _ = _iris_and_start()
+    ref = select_model(X)
+    small = select_model(X * 1e-8)
+    assert small.best_params_ == ref.best_params_
+    assert np.isfinite(small.table["bic"]).sum() >= np.isfinite(ref.table["bic"]).sum()

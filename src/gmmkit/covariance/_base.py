@@ -123,12 +123,21 @@ class CovarianceModel(ABC):
     # -- M-step ----------------------------------------------------------------
     @abstractmethod
     def covariances_from_scatter(
-        self, nk: np.ndarray, scatter: np.ndarray, reg_covar: float
+        self,
+        nk: np.ndarray,
+        scatter: np.ndarray,
+        reg_covar: float,
+        previous: np.ndarray | None = None,
     ) -> np.ndarray:
         """M-step: covariances from weighted counts and central scatter.
 
         ``scatter[k]`` is ``sum_n r_nk w_n (x_n - mu_k)(x_n - mu_k)^T`` (full
         moments, shape ``(K, d, d)``) or its diagonal (``(K, d)``).
+        ``previous`` (optional) are the covariances of the previous EM
+        iteration, native shape: the iterative M-steps start from them (a
+        warm start; closed-form ones ignore them).  With it the M-step's
+        objective is never worse than at ``previous``, so EM's log-likelihood
+        never decreases even where the M-step has several local optima.
         """
 
     def keep_components(

@@ -109,7 +109,11 @@ class DecomposedModel(StackedFactors):
 
     # -- M-step ------------------------------------------------------------------
     def covariances_from_scatter(
-        self, nk: np.ndarray, scatter: np.ndarray, reg_covar: float
+        self,
+        nk: np.ndarray,
+        scatter: np.ndarray,
+        reg_covar: float,
+        previous: np.ndarray | None = None,
     ) -> np.ndarray:
         scatter = np.array(scatter, dtype=np.float64)
         if reg_covar:
@@ -121,13 +125,19 @@ class DecomposedModel(StackedFactors):
         # Degenerate scatter (a collapsed component) gives non-finite
         # covariances here; factorising them raises FitError naming it.
         with np.errstate(all="ignore"):
-            return self.fit_covariances(nk, scatter)
+            return self.fit_covariances(nk, scatter, previous)
 
-    def fit_covariances(self, nk: np.ndarray, scatter: np.ndarray) -> np.ndarray:
+    def fit_covariances(
+        self,
+        nk: np.ndarray,
+        scatter: np.ndarray,
+        previous: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Maximum-likelihood covariances (K, d, d) from counts and scatter.
 
         ``scatter`` is ``(K, d, d)`` for ``moments == "full"`` and the diagonal
-        ``(K, d)`` for ``moments == "diag"``.
+        ``(K, d)`` for ``moments == "diag"``; ``previous``: the previous
+        covariances (K, d, d) or None, a warm start for iterative M-steps.
         """
         raise NotImplementedError
 
@@ -201,7 +211,7 @@ class DenseView(CovarianceModel):
     def native_shape(self, n_components, n_features):
         return (n_components, n_features, n_features)
 
-    def covariances_from_scatter(self, nk, scatter, reg_covar):
+    def covariances_from_scatter(self, nk, scatter, reg_covar, previous=None):
         native = self.inner.covariances_from_scatter(nk, scatter, reg_covar)
         return self._dense(native, nk.shape[0], scatter.shape[1])
 

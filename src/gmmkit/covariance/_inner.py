@@ -256,15 +256,17 @@ def _diagonals_into(nk, rotated, active, equal_volume, diag):  # pragma: no cove
             diag[k, j] *= volume
 
 
-def _log_det_sum(nk, diag, active):  # pragma: no cover
-    """``sum_k n_k log|Sigma_k|`` over the active components."""
+def _log_det_sum(nk, diag, reference, active):  # pragma: no cover
+    """``sum_k n_k (log|Sigma_k| - log|R_k|)`` over the active components,
+    ``R_k = diag(reference[k])``: relative to a reference in the same units,
+    so that its rounding error does not grow with ``|log(units)|``."""
     n_comp, d = diag.shape
     total = 0.0
     for k in range(n_comp):
         if active[k]:
             s = 0.0
             for j in range(d):
-                s += np.log(diag[k, j])
+                s += np.log(diag[k, j] / reference[k, j])
             total += nk[k] * s
     return total
 
@@ -287,8 +289,10 @@ def orientation_kernel(
     descent; the problem Browne and McNicholas 2014 solve by majorisation-
     minimisation, whose steps converge far more slowly here).
 
-    Returns ``(diag, ok, sweeps)``; ``ok`` is False when a diagonal became
-    zero or non-finite (a collapsed component).
+    Returns ``(diag, ok, sweeps, objective)`` with ``objective`` the final
+    ``sum_k n_k log|Sigma_k|`` (the M-step's objective less its constant
+    trace part ``d n``); ``ok`` is False when a diagonal became zero or
+    non-finite (a collapsed component).
     """
     n_comp, d, _ = scatter.shape
     total_n = 0.0
@@ -304,7 +308,13 @@ def orientation_kernel(
     inverse = np.zeros((n_comp, d))
     old_orientation = np.empty((d, d))
     old_diag = np.empty((n_comp, d))
-    objective = _log_det_sum(nk, diag, active)
+    reference = diag.copy()
+    base = 0.0  # sum_k n_k log|R_k|, added back to the objective returned
+    for k in range(n_comp):
+        if active[k]:
+            for j in range(d):
+                base += nk[k] * np.log(reference[k, j])
+    objective = 0.0
     sweeps = 0
     for _ in range(max_iter):
         sweeps += 1
@@ -317,7 +327,7 @@ def orientation_kernel(
                         for m in (i, j):
                             v = diag[k, m]
                             if not (v > 0 and math.isfinite(v)):
-                                return diag, False, sweeps
+                                return diag, False, sweeps, math.nan
                             inverse[k, m] = 1.0 / v
                 c_coef = 0.0
                 s_coef = 0.0
@@ -358,13 +368,15 @@ def orientation_kernel(
                     if not math.isfinite(c):
                         c = math.inf
                     change = max(change, c)
-        new_objective = _log_det_sum(nk, diag, active)
+        new_objective = _log_det_sum(nk, diag, reference, active)
         if not math.isfinite(new_objective):
-            return diag, False, sweeps
-        if change <= tol or objective - new_objective <= obj_tol * total_n:
-            break
+            return diag, False, sweeps, math.nan
+        done = change <= tol or objective - new_objective <= obj_tol * total_n
         objective = new_objective
-    return diag, True, sweeps
+        if done:
+            break
+    objective += base
+    return diag, math.isfinite(objective), sweeps, objective
 
 
 __all__ = [

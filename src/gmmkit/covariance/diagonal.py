@@ -53,7 +53,7 @@ class VVI(CovarianceModel):
     def native_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         return (n_components, n_features)
 
-    def covariances_from_scatter(self, nk, scatter, reg_covar):
+    def covariances_from_scatter(self, nk, scatter, reg_covar, previous=None):
         return scatter / nk[:, None] + reg_covar
 
     def precisions_cholesky(self, covariances, reg_covar):
@@ -113,7 +113,7 @@ class EEI(DecomposedModel):
     def n_cov_parameters(self, n_components: int, n_features: int) -> int:
         return n_features
 
-    def fit_covariances(self, nk, scatter):
+    def fit_covariances(self, nk, scatter, previous=None):
         variances = scatter.sum(axis=0) / nk.sum()
         k, d = scatter.shape
         return np.broadcast_to(np.diag(variances), (k, d, d)).copy()
@@ -136,7 +136,7 @@ class EVI(DecomposedModel):
     def n_cov_parameters(self, n_components: int, n_features: int) -> int:
         return 1 + n_components * (n_features - 1)
 
-    def fit_covariances(self, nk, scatter):
+    def fit_covariances(self, nk, scatter, previous=None):
         sizes = geometric_mean(scatter)
         volume = sizes.sum() / nk.sum()
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -158,7 +158,7 @@ class VEI(DecomposedModel):
     def n_cov_parameters(self, n_components: int, n_features: int) -> int:
         return n_components + n_features - 1
 
-    def fit_covariances(self, nk, scatter):
+    def fit_covariances(self, nk, scatter, previous=None):
         volumes, shape = equal_shape_volumes(nk, scatter)
         return compose(volumes, np.broadcast_to(shape, scatter.shape), None)
 

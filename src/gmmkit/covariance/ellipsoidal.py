@@ -68,7 +68,7 @@ class VVV(StackedFactors):
     def native_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         return (n_components, n_features, n_features)
 
-    def covariances_from_scatter(self, nk, scatter, reg_covar):
+    def covariances_from_scatter(self, nk, scatter, reg_covar, previous=None):
         cov = scatter / nk[:, None, None]
         d = cov.shape[-1]
         cov[:, np.arange(d), np.arange(d)] += reg_covar
@@ -110,7 +110,7 @@ class EEE(CovarianceModel):
     def native_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         return (n_features, n_features)
 
-    def covariances_from_scatter(self, nk, scatter, reg_covar):
+    def covariances_from_scatter(self, nk, scatter, reg_covar, previous=None):
         cov = scatter.sum(axis=0) / nk.sum()
         cov.flat[:: cov.shape[0] + 1] += reg_covar
         return cov
@@ -179,7 +179,7 @@ class EEV(DecomposedModel):
     def n_cov_parameters(self, n_components: int, n_features: int) -> int:
         return n_features + n_components * _orientation_params(n_features)
 
-    def fit_covariances(self, nk, scatter):
+    def fit_covariances(self, nk, scatter, previous=None):
         values, vectors = sorted_eigh(scatter)
         diag = values[active_components(nk)].sum(axis=0) / nk.sum()
         return compose(np.ones_like(nk), np.broadcast_to(diag, values.shape), vectors)
@@ -202,7 +202,7 @@ class VEV(DecomposedModel):
             + n_components * _orientation_params(n_features)
         )
 
-    def fit_covariances(self, nk, scatter):
+    def fit_covariances(self, nk, scatter, previous=None):
         values, vectors = sorted_eigh(scatter)
         volumes, shape = equal_shape_volumes(nk, np.maximum(values, 0.0))
         return compose(volumes, np.broadcast_to(shape, values.shape), vectors)
@@ -219,7 +219,7 @@ class EVV(DecomposedModel):
         per_component = n_features * (n_features + 1) // 2
         return n_components * per_component - (n_components - 1)
 
-    def fit_covariances(self, nk, scatter):
+    def fit_covariances(self, nk, scatter, previous=None):
         d = scatter.shape[-1]
         sign, logdet = np.linalg.slogdet(scatter)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -238,7 +238,7 @@ class VEE(DecomposedModel):
     def n_cov_parameters(self, n_components: int, n_features: int) -> int:
         return n_components + n_features * (n_features + 1) // 2 - 1
 
-    def fit_covariances(self, nk, scatter):
+    def fit_covariances(self, nk, scatter, previous=None):
         volumes, common, _ = compiled(vee_kernel)(
             np.ascontiguousarray(nk, dtype=np.float64),
             np.ascontiguousarray(scatter, dtype=np.float64),
@@ -265,28 +265,63 @@ class _CommonOrientation(DecomposedModel):
     #: True for EVE (equal volumes), False for VVE.
     equal_volume: bool
 
-    def fit_covariances(self, nk, scatter):
+    def fit_covariances(self, nk, scatter, previous=None):
         active = active_components(nk)
         k, d, _ = scatter.shape
         if not np.all(np.isfinite(scatter[active])):
             return np.full_like(scatter, np.nan)
-        _, orientation = sorted_eigh(scatter[active].sum(axis=0))
-        orientation = np.ascontiguousarray(orientation)
-        diag, ok, _ = compiled(orientation_kernel)(
-            np.ascontiguousarray(nk, dtype=np.float64),
-            np.ascontiguousarray(scatter, dtype=np.float64),
-            orientation,
-            active,
-            self.equal_volume,
-            INNER_TOL,
-            OBJECTIVE_TOL,
-            INNER_MAX_ITER,
-        )
-        if not ok:
+        _, cold = sorted_eigh(scatter[active].sum(axis=0))
+        starts = [cold]
+        warm = None if previous is None else _shared_orientation(previous, active)
+        if warm is not None:
+            starts.insert(0, warm)
+        kernel = compiled(orientation_kernel)
+        best = None
+        for start in starts:
+            orientation = np.ascontiguousarray(start, dtype=np.float64)
+            diag, ok, _, objective = kernel(
+                np.ascontiguousarray(nk, dtype=np.float64),
+                np.ascontiguousarray(scatter, dtype=np.float64),
+                orientation,
+                active,
+                self.equal_volume,
+                INNER_TOL,
+                OBJECTIVE_TOL,
+                INNER_MAX_ITER,
+            )
+            if ok and (best is None or objective < best[0]):
+                best = (objective, diag, orientation)
+        if best is None:
             return np.full_like(scatter, np.nan)
+        _, diag, orientation = best
         return compose(
             np.ones(k), diag, np.broadcast_to(orientation, (k, *orientation.shape))
         )
+
+
+def _shared_orientation(previous: np.ndarray, active: np.ndarray) -> np.ndarray | None:
+    """The common orientation ``D`` (d, d) of covariances ``previous`` (K, d, d)
+    that share one (EVE's, VVE's), or None when they do not (to 1e-8).
+
+    The eigenvectors of a weighted sum of the unit-determinant matrices with
+    distinct weights: shared eigenvectors, and (unlike those of their plain
+    average) not left arbitrary when two components' shapes mirror each other.
+    """
+    prev = np.asarray(previous, dtype=np.float64)[active]
+    if prev.ndim != 3 or prev.shape[0] == 0 or not np.all(np.isfinite(prev)):
+        return None
+    d = prev.shape[-1]
+    sign, logdet = np.linalg.slogdet(prev)
+    if np.any(sign <= 0):
+        return None
+    normed = prev / np.exp(logdet / d)[:, None, None]
+    weights = 1.0 + np.arange(len(normed)) / (np.pi * len(normed))
+    _, vectors = sorted_eigh(np.einsum("k,kij->ij", weights, normed))
+    rotated = np.einsum("ji,kjl,lm->kim", vectors, normed, vectors)
+    off = rotated - np.einsum("kii->ki", rotated)[:, :, None] * np.eye(d)
+    if np.abs(off).max() > 1e-8 * np.abs(rotated).max():
+        return None
+    return vectors
 
 
 class EVE(_CommonOrientation):

@@ -38,7 +38,7 @@ class VII(CovarianceModel):
     def native_shape(self, n_components: int, n_features: int) -> tuple[int, ...]:
         return (n_components,)
 
-    def covariances_from_scatter(self, nk, scatter, reg_covar):
+    def covariances_from_scatter(self, nk, scatter, reg_covar, previous=None):
         return scatter.mean(axis=1) / nk + reg_covar
 
     def precisions_cholesky(self, covariances, reg_covar):
@@ -104,7 +104,7 @@ class EII(DecomposedModel):
     def n_cov_parameters(self, n_components: int, n_features: int) -> int:
         return 1
 
-    def fit_covariances(self, nk, scatter):
+    def fit_covariances(self, nk, scatter, previous=None):
         n_components, n_features = scatter.shape
         variance = scatter.sum() / (nk.sum() * n_features)
         return np.broadcast_to(
@@ -154,5 +154,5 @@ class V(DecomposedModel):
     def check_n_features(self, n_features: int) -> None:
         _one_dimensional(self.name, n_features)
 
-    def fit_covariances(self, nk, scatter):
+    def fit_covariances(self, nk, scatter, previous=None):
         return (scatter / nk[:, None])[:, :, None]

@@ -1,0 +1,214 @@
+"""Properties (hypothesis) of the statistics, the M-steps and EM, for every
+covariance model: scikit-learn's four and mclust's 14 (E and V with one
+feature).
+
+* any chunking of the rows gives the same statistics, and statistics of
+  parts add up to those of the whole;
+* EM's log-likelihood never decreases;
+* an M-step is never worse than the previous covariances it may start
+  from (the iterative ones have several local optima);
+* M-steps do not depend on the data's units.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+from sklearn.exceptions import ConvergenceWarning
+
+from gmmkit import GaussianMixture
+from gmmkit._engine import m_step
+from gmmkit._stats import Params, SuffStats, estep_stats
+from gmmkit.covariance import MCLUST_MODELS, MCLUST_MODELS_1D, get_model
+from gmmkit.sources import ArraySource
+
+SKLEARN_TYPES = ["full", "tied", "diag", "spherical"]
+#: Every covariance model: scikit-learn's four names and mclust's 14 (+ E, V,
+#: which take one feature: the tests below give them one-dimensional data).
+TYPES = [*SKLEARN_TYPES, *MCLUST_MODELS, *MCLUST_MODELS_1D]
+
+
+def _features(covariance_type, d):
+    return 1 if covariance_type in MCLUST_MODELS_1D else d
+
+
+def _params(model, k, d, rng):
+    """Parameters of the model's own form: covariances from its M-step on
+    random positive-definite scatter matrices (so that e.g. EVE's share an
+    orientation)."""
+    means = rng.randn(k, d) * 3
+    nk = rng.uniform(5, 20, size=k)
+    scatter = np.stack(
+        [
+            nk[j] * (np.atleast_2d(np.cov(rng.randn(d + 5, d).T)) + np.eye(d))
+            for j in range(k)
+        ]
+    )
+    if model.moments == "diag":
+        scatter = np.diagonal(scatter, axis1=1, axis2=2).copy()
+    native = model.covariances_from_scatter(nk, scatter, 0.0)
+    weights = rng.dirichlet(np.ones(k))
+    return Params(weights, means, native, model.precisions_cholesky(native, 0.0))
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+@settings(max_examples=15, deadline=None)
+@given(
+    n=st.integers(1, 120),
+    d=st.integers(1, 4),
+    k=st.integers(1, 4),
+    chunk=st.integers(1, 130),
+    seed=st.integers(0, 2**31 - 1),
+    offset=st.sampled_from([0.0, 1e3, -1e5]),
+)
+def test_statistics_do_not_depend_on_chunking(
+    covariance_type, n, d, k, chunk, seed, offset
+):
+    d = _features(covariance_type, d)
+    rng = np.random.RandomState(seed)
+    X = rng.randn(n, d) * rng.uniform(0.1, 5, size=d) + offset
+    w = rng.uniform(0, 2, size=n)
+    model = get_model(covariance_type)
+    params = _params(model, k, d, rng)
+    params.means += offset
+    whole = estep_stats(ArraySource(X, w, n), model, params)
+    parts = estep_stats(ArraySource(X, w, chunk), model, params)
+    for name in ("n", "s1", "s2"):
+        a, b = getattr(parts, name), getattr(whole, name)
+        assert_allclose(a, b, rtol=1e-9, atol=1e-9 * max(1.0, np.abs(b).max()))
+    assert_allclose(parts.loglik, whole.loglik, rtol=1e-10)
+    assert_allclose(parts.weight, w.sum(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+@settings(max_examples=8, deadline=None)
+@given(split=st.integers(1, 99), seed=st.integers(0, 2**31 - 1))
+def test_statistics_of_two_halves_add_up(covariance_type, split, seed):
+    d = _features(covariance_type, 3)
+    rng = np.random.RandomState(seed)
+    X = rng.randn(100, d)
+    model = get_model(covariance_type)
+    params = _params(model, 3, d, rng)
+    left = estep_stats(ArraySource(X[:split], None, 1000), model, params)
+    right = estep_stats(ArraySource(X[split:], None, 1000), model, params)
+    total = estep_stats(ArraySource(X, None, 1000), model, params)
+    both = left + right
+    assert isinstance(both, SuffStats)
+    assert_allclose(both.s2, total.s2, rtol=1e-10, atol=1e-12)
+    assert_allclose(both.loglik, total.loglik, rtol=1e-12)
+    # the M-step from added statistics is the M-step of all rows
+    a = m_step(model, both, 1e-6, params)
+    b = m_step(model, total, 1e-6, params)
+    # off-diagonal covariances may be ~0: compare them on the matrices' scale
+    scale = float(np.abs(b.covariances).max())
+    assert_allclose(a.covariances, b.covariances, rtol=1e-10, atol=1e-12 * scale)
+    assert_allclose(a.means, b.means, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+@settings(max_examples=10, deadline=None)
+@given(k=st.integers(1, 4), seed=st.integers(0, 2**31 - 1))
+def test_log_likelihood_never_decreases(covariance_type, k, seed):
+    d = _features(covariance_type, 2)
+    rng = np.random.RandomState(seed)
+    X = np.vstack([rng.randn(40, d) + rng.uniform(-6, 6, size=d) for _ in range(3)])
+    gm = GaussianMixture(
+        k,
+        covariance_type=covariance_type,
+        reg_covar=1e-8,
+        tol=1e-12,
+        max_iter=60,
+        init_params="random",
+        random_state=seed,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gm.fit(X)
+    hist = gm.log_likelihood_history_
+    # reg_covar > 0 makes the M-step inexact by at most ~reg_covar per entry
+    assert np.all(np.diff(hist) >= -1e-6 * (1 + np.abs(hist[1:])))
+
+
+def _scatter(model, k, d, rng, scale=1.0):
+    nk = rng.uniform(3, 30, size=k)
+    scatter = np.stack(
+        [
+            nk[j] * scale**2 * (np.atleast_2d(np.cov(rng.randn(d + 3, d).T)) + 0.1)
+            + nk[j] * scale**2 * np.eye(d) * rng.uniform(0.05, 1)
+            for j in range(k)
+        ]
+    )
+    return nk, scatter
+
+
+def _moments(model, scatter):
+    if model.moments == "diag":
+        return np.diagonal(scatter, axis1=1, axis2=2).copy()
+    return scatter
+
+
+def _objective(nk, scatter, dense):
+    """The M-step's objective sum_k n_k log|S_k| + tr(W_k S_k^-1) (lower wins)."""
+    return sum(
+        nk[k] * np.linalg.slogdet(dense[k])[1]
+        + np.trace(np.linalg.solve(dense[k], scatter[k]))
+        for k in range(len(nk))
+    )
+
+
+@pytest.mark.parametrize("covariance_type", [*MCLUST_MODELS, *MCLUST_MODELS_1D])
+@settings(max_examples=15, deadline=None)
+@given(k=st.integers(1, 4), d=st.integers(2, 5), seed=st.integers(0, 2**31 - 1))
+def test_m_step_is_never_worse_than_the_previous_covariances(
+    covariance_type, k, d, seed
+):
+    d = _features(covariance_type, d)
+    rng = np.random.RandomState(seed)
+    model = get_model(covariance_type)
+    # previous covariances of the model's form (an M-step of other scatter)
+    nk0, scatter0 = _scatter(model, k, d, rng)
+    previous = model.covariances_from_scatter(nk0, _moments(model, scatter0), 0.0)
+    nk, scatter = _scatter(model, k, d, rng)
+    new = model.covariances_from_scatter(
+        nk, _moments(model, scatter), 0.0, previous=previous
+    )
+    dense_new = model.dense(new, k, d)
+    dense_old = model.dense(previous, k, d)
+    # only the model's own part of the scatter matters to its objective
+    full = scatter if model.moments == "full" else _diag(scatter)
+    q_new, q_old = _objective(nk, full, dense_new), _objective(nk, full, dense_old)
+    assert q_new <= q_old + 1e-9 * abs(q_old)
+
+
+def _diag(scatter):
+    out = np.zeros_like(scatter)
+    d = scatter.shape[-1]
+    out[:, np.arange(d), np.arange(d)] = np.diagonal(scatter, axis1=1, axis2=2)
+    return out
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+@settings(max_examples=10, deadline=None)
+@given(
+    k=st.integers(1, 4),
+    d=st.integers(1, 5),
+    seed=st.integers(0, 2**31 - 1),
+    exponent=st.integers(-12, 12),
+)
+def test_m_step_does_not_depend_on_the_units(covariance_type, k, d, seed, exponent):
+    """Scatter in other units (x c^2) gives the covariances in those units."""
+    d = _features(covariance_type, d)
+    rng = np.random.RandomState(seed)
+    model = get_model(covariance_type)
+    c = 10.0**exponent
+    nk, scatter = _scatter(model, k, d, rng)
+    ref = model.covariances_from_scatter(nk, _moments(model, scatter), 0.0)
+    scaled = model.covariances_from_scatter(nk, _moments(model, scatter * c**2), 0.0)
+    assert_allclose(
+        scaled, ref * c**2, rtol=1e-9, atol=1e-12 * np.abs(ref).max() * c**2
+    )
+    # the precision factors are as well conditioned in either unit
+    model.precisions_cholesky(scaled, 0.0)
