@@ -27,6 +27,7 @@ fixes its own) and ``for_em()`` (the source EM reads under the estimator's
 from __future__ import annotations
 
 import copy
+import logging
 import mmap
 import os
 from abc import ABC, abstractmethod
@@ -39,7 +40,10 @@ import numpy as np
 from . import _kernels
 from ._errors import DataError, require
 from ._stats import Params, SuffStats, check_loglik, estep_stats, score_rows
+from ._table import CSVFile
 from .covariance import CovarianceModel
+
+logger = logging.getLogger("gmmkit")
 
 #: Working memory (bytes) that one chunk's per-component arrays may take when
 #: ``chunk_size`` is left to gmmkit.
@@ -482,16 +486,20 @@ def _page_releaser(arr: np.memmap) -> Callable[[int, int], None]:
     return release
 
 
+def _is_numeric(kind: object) -> bool:
+    text = str(kind)
+    return text.startswith(("int", "uint", "float", "double", "halffloat")) or (
+        text == "bool"
+    )
+
+
 def _arrow_to_numpy(batch: object, columns: list[str] | None, what: str) -> np.ndarray:
     """Columns of a pyarrow RecordBatch as one float64 2-D array."""
     names = list(batch.schema.names)  # type: ignore[attr-defined]
     arrays = []
     for name, col in zip(names, batch.columns):  # type: ignore[attr-defined]
         kind = str(col.type)
-        if not (
-            kind.startswith(("int", "uint", "float", "double", "halffloat"))
-            or kind == "bool"
-        ):
+        if not _is_numeric(kind):
             raise _data_error(
                 f"{what}: column {name!r} has type {kind}, which is not numeric. "
                 "Select numeric columns with columns=[...]."
@@ -540,38 +548,67 @@ class ParquetSource(StreamSource):
             raise _data_error(
                 f"{self.description} could not be opened: {exc}"
             ) from None
-        names = list(meta.schema_arrow.names)
+        schema = meta.schema_arrow
+        names = list(schema.names)
+        self.notices: list[str] = []
         if self.columns is not None:
             missing = [c for c in self.columns if c not in names]
             if missing:
                 raise _data_error(
                     f"{self.description} has no column(s) {missing}; it has {names}."
                 )
+            self._read = list(self.columns)
+        else:
+            # the command line's rule: text columns are left out, with a notice
+            self._read = []
+            for field in schema:
+                if _is_numeric(field.type):
+                    self._read.append(field.name)
+                else:
+                    self.notices.append(
+                        f"{self.description}: leaving out column {field.name!r} of "
+                        f"type {field.type} (not numeric); choose columns with "
+                        "columns=[...]."
+                    )
+            if not self._read:
+                raise _data_error(f"{self.description} has no numeric columns.")
+            for notice in self.notices:
+                logger.warning("%s", notice)
         self._n_samples = int(meta.metadata.num_rows)
-        self._n_features = len(self.columns if self.columns is not None else names)
-        self.feature_names = self.columns if self.columns is not None else names
+        self._n_features = len(self._read)
+        self.feature_names = list(self._read)
 
     def _raw_chunks(self) -> Iterator[object]:
         import pyarrow.parquet as pq
 
         file = pq.ParquetFile(self.path)
         for batch in file.iter_batches(
-            batch_size=self.chunk_size or 65536, columns=self.columns
+            batch_size=self.chunk_size or 65536, columns=self._read
         ):
-            yield _arrow_to_numpy(batch, self.columns, self.description)
+            yield _arrow_to_numpy(batch, self._read, self.description)
 
 
 class CSVSource(StreamSource):
-    """A CSV file (with a header row) parsed in blocks by pyarrow's streaming reader.
+    """A CSV file parsed in blocks by pyarrow's streaming reader.
+
+    The file is read by the same rules as the command line's (one reader,
+    :class:`gmmkit._table.CSVFile`): delimiter and header detected, text
+    columns left out with a notice (logged to the ``"gmmkit"`` logger and
+    kept in ``notices``) unless ``columns`` names them, errors located by
+    line and column.
 
     Parameters
     ----------
     path : str or path
-    columns : list of str or None
-        Numeric columns to use (None: all columns).
+        The file (also ``.gz``).
+    columns : list of str or int, or None
+        Columns by header name or 0-based index (None: every numeric column).
     block_bytes : int
         Bytes of text parsed at a time (rows per chunk follow from it).
-    delimiter : str
+    delimiter : str or None
+        One character; None: detected (tab for ``.tsv``).
+    header : bool or None
+        Whether the first row names the columns (None: detected).
     """
 
     def __init__(
@@ -579,60 +616,29 @@ class CSVSource(StreamSource):
         path: object,
         columns: list[str] | None = None,
         block_bytes: int = 8 * 2**20,
-        delimiter: str = ",",
+        delimiter: str | None = None,
+        header: bool | None = None,
     ) -> None:
-        require("pyarrow.csv", "data", "Reading CSV files")
         self.path = str(path)
         if not os.path.exists(self.path):
             raise _data_error(f"the CSV file {self.path} does not exist.")
         self.columns = None if columns is None else list(columns)
         self.block_bytes = int(block_bytes)
-        self.delimiter = delimiter
+        self._file = CSVFile(
+            self.path, self.columns, header=header, delimiter=delimiter
+        )
         self.description = f"the CSV file {self.path}"
+        self.notices = list(self._file.notices)
+        for notice in self.notices:
+            logger.warning("%s", notice)
         # the CSV reader fixes its own chunks (block_bytes)
         self.chunk_size = 0
-        self.feature_names = self.columns or self._header()
-
-    def _header(self) -> list[str] | None:
-        """The column names of the file's header (None if it cannot be read:
-        the first pass then reports the problem with its location)."""
-        import pyarrow as pa
-        import pyarrow.csv as pcsv
-
-        try:
-            reader = pcsv.open_csv(
-                self.path,
-                read_options=pcsv.ReadOptions(block_size=1 << 16),
-                parse_options=pcsv.ParseOptions(delimiter=self.delimiter),
-            )
-        except (pa.ArrowInvalid, OSError):
-            return None
-        with reader:
-            return [str(n) for n in reader.schema.names]
+        self._n_features = len(self._file.chosen)
+        if self._file.has_names:
+            self.feature_names = list(self._file.feature_names)
 
     def _raw_chunks(self) -> Iterator[object]:
-        import pyarrow as pa
-        import pyarrow.csv as pcsv
-
-        try:
-            reader = pcsv.open_csv(
-                self.path,
-                read_options=pcsv.ReadOptions(block_size=self.block_bytes),
-                parse_options=pcsv.ParseOptions(delimiter=self.delimiter),
-                convert_options=pcsv.ConvertOptions(include_columns=self.columns),
-            )
-        except (pa.ArrowInvalid, KeyError) as exc:
-            raise _data_error(f"{self.description} could not be read: {exc}") from None
-        while True:
-            try:
-                batch = reader.read_next_batch()
-            except StopIteration:
-                return
-            except pa.ArrowInvalid as exc:
-                raise _data_error(
-                    f"{self.description} could not be parsed: {exc}"
-                ) from None
-            yield _arrow_to_numpy(batch, self.columns, self.description)
+        return self._file.batches(self.block_bytes)
 
 
 class IterableSource(StreamSource):
