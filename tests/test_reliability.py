@@ -199,3 +199,17 @@ def test_select_model_reports_each_cell():
         ("EII", 1), ("EII", 2), ("VVV", 1), ("VVV", 2)
     }  # fmt: skip
     assert all(p.total == 4 and p.bic is not None for p in seen)
+
+
+def test_select_model_time_limit_bounds_each_cell():
+    X = load_iris().data
+    with pytest.raises(gmmkit.GMMError, match=r"stopped after .*time_limit=1e-09"):
+        select_model(X, n_components=[2], covariance_types=["VVV"], time_limit=1e-9)
+    ref = select_model(X, n_components=[2, 3], covariance_types=["VVV", "EVE"])
+    timed = select_model(
+        X, n_components=[2, 3], covariance_types=["VVV", "EVE"], time_limit=600
+    )
+    assert timed.best_params_ == ref.best_params_
+    assert_allclose(timed.table["bic"], ref.table["bic"], rtol=1e-12)
+    with pytest.raises(gmmkit.InvalidParameterError, match="time_limit"):
+        select_model(X, time_limit=0)

@@ -12,6 +12,7 @@ better**; mclust reports ``-bic`` (and ``-icl``), where higher is better.
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -21,12 +22,12 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from . import covariance as _covariance
-from ._errors import GMMError, InvalidParameterError, require
+from ._errors import FitError, GMMError, InvalidParameterError, require
 from ._hc import HC_SUBSET, HCStart
 from ._prior import check_prior
 from ._stats import information_criteria
 from ._validation import check_X
+from .covariance import MCLUST_MODELS, MCLUST_MODELS_1D, get_model
 from .mixture import GaussianMixture
 
 CRITERIA = ("bic", "aic", "icl")
@@ -50,37 +51,21 @@ TABLE_COLUMNS = (
 )
 
 
-def _mclust_models() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """mclust's model names known to the registry (multivariate, 1-D)."""
-    multi = getattr(_covariance, "MCLUST_MODELS", None)
-    if multi is None:
-        multi = tuple(
-            t
-            for t in _covariance.COVARIANCE_TYPES
-            if len(t) == 3 and t.isupper() and _covariance.get_model(t).name == t
-        )
-    one_d = getattr(_covariance, "MCLUST_MODELS_1D", None)
-    if one_d is None:
-        one_d = tuple(t for t in ("E", "V") if t in _covariance.COVARIANCE_TYPES)
-    return tuple(multi), tuple(one_d)
-
-
 def default_covariance_types(n_samples: int, n_features: int) -> tuple[str, ...]:
     """The models mclust's ``Mclust`` tries by default for data of this shape.
 
     ``E`` and ``V`` for one feature; only the spherical and diagonal models
     when ``n_samples <= n_features``; otherwise all of them.
     """
-    multi, one_d = _mclust_models()
-    if n_features == 1 and one_d:
-        return one_d
+    if n_features == 1:
+        return MCLUST_MODELS_1D
     if n_samples <= n_features:
         return tuple(
             m
-            for m in multi
-            if _covariance.get_model(m).family in ("spherical", "diagonal")
+            for m in MCLUST_MODELS
+            if get_model(m).family in ("spherical", "diagonal")
         )
-    return multi
+    return MCLUST_MODELS
 
 
 @dataclass(frozen=True)
@@ -195,6 +180,7 @@ def select_model(
     n_jobs: int | None = None,
     prior: Any = None,
     callback: Callable[[SelectionProgress], None] | None = None,
+    time_limit: float | None = None,
 ) -> SelectionResult:
     """Fit every (covariance model, number of components) and pick the best.
 
@@ -251,6 +237,11 @@ def select_model(
         ``error``), in the order the cells finish; the command line's
         progress line uses it.  With parallel workers it is called as their
         results arrive.
+    time_limit : float or None, default=None
+        Seconds one cell's fit may take: a fit still running after that
+        (checked after every EM iteration) stops and its cell becomes a
+        failed row ("stopped after ... s"), so a search over many models
+        ends in bounded time.  None: no limit.
 
     Returns
     -------
@@ -275,6 +266,14 @@ def select_model(
     X = check_X(names_of, X, reset=True)
     feature_names = getattr(names_of, "feature_names_in_", None)
     n, d = X.shape
+    if time_limit is not None and not (
+        isinstance(time_limit, (int, float)) and not isinstance(time_limit, bool)
+        and time_limit > 0
+    ):
+        raise InvalidParameterError(
+            "The 'time_limit' parameter of select_model must be None or a number "
+            f"of seconds > 0. Got {time_limit!r} instead."
+        )
     if callback is not None and not callable(callback):
         raise InvalidParameterError(
             "The 'callback' parameter of select_model must be None or a callable "
@@ -294,7 +293,7 @@ def select_model(
             covariance_types = [covariance_types]
         models = tuple(covariance_types)
         for m in models:
-            _covariance.get_model(m)  # raises a clear error for unknown names
+            get_model(m)  # raises a clear error for unknown names
         if not models:
             raise InvalidParameterError(
                 "The 'covariance_types' parameter of select_model must name at "
@@ -312,7 +311,7 @@ def select_model(
     if n_jobs is None:
         n_jobs = -1 if n * d >= PARALLEL_MIN_VALUES else 1
     scale = float(np.sqrt(np.max(np.var(X, axis=0)))) if n > 1 else 1.0
-    args = (use_subset, tol, max_iter, reg_covar, prior, scale)
+    args = (use_subset, tol, max_iter, reg_covar, prior, scale, time_limit)
     if n_jobs == 1 or len(jobs) == 1:
         cells: Iterable[tuple[dict[str, Any], GaussianMixture | None]] = (
             _fit_one(X, m, k, labels[k], *args) for m, k in jobs
@@ -430,6 +429,7 @@ def _fit_one(
     reg_covar: float,
     prior: Any = None,
     scale: float = 1.0,
+    time_limit: float | None = None,
 ) -> tuple[dict[str, Any], GaussianMixture | None]:
     """Fit one cell of the grid; never raises (a failure is a row)."""
     n = X.shape[0]
@@ -453,6 +453,7 @@ def _fit_one(
         reg_covar=reg_covar,
         convergence="mclust",
         prior=prior,
+        callback=None if time_limit is None else _Deadline(time_limit),
     )
     try:
         if k > 1 and labels is None:
@@ -480,6 +481,7 @@ def _fit_one(
                     **common,
                 ).fit(X)
         del caught
+        gm.set_params(callback=None)
         _check_conditioning(gm, scale)
         proba = gm.predict_proba(X)
     except Exception as exc:  # a failed fit is a row, never an exception
@@ -501,6 +503,24 @@ def _fit_one(
         n_iter=int(gm.n_iter_),
     )
     return row, gm
+
+
+class _Deadline:
+    """A fit callback (``GaussianMixture(callback=...)``) that stops the fit
+    once ``seconds`` have passed since the object was made (one per cell,
+    shared by the cell's fits)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = float(seconds)
+        self.start = time.perf_counter()
+
+    def __call__(self, progress: Any) -> None:
+        elapsed = time.perf_counter() - self.start
+        if elapsed > self.seconds:
+            raise FitError(
+                f"stopped after {elapsed:.1f} s at iteration {progress.n_iter} "
+                f"(time_limit={self.seconds:g} s)"
+            )
 
 
 def _check_conditioning(gm: GaussianMixture, scale: float = 1.0) -> None:
