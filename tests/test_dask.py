@@ -16,6 +16,10 @@ from gmmkit import DataError, GaussianMixture  # noqa: E402
 K, D = 3, 2
 
 
+# A local Dask cluster (scheduler and workers) for the whole module.
+pytestmark = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def client():
     with warnings.catch_warnings():

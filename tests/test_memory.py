@@ -14,6 +14,10 @@ N, D, K, CHUNK = 200_000, 4, 8, 2_000
 N_BY_K_BYTES = N * K * 8  # 12.8 MB: what one (n_samples, n_components) float64 costs
 
 
+# Peak-memory measurements of whole fits.
+pytestmark = pytest.mark.slow
+
+
 def peak_bytes_of_fit(X, **kw):
     est = GaussianMixture(K, max_iter=3, tol=0.0, chunk_size=CHUNK, **kw)
     with warnings.catch_warnings():
