@@ -190,12 +190,8 @@ def _compiled(
     model: CovarianceModel, params: Params
 ) -> tuple[str, np.ndarray, np.ndarray] | None:
     """``(kind, factors, log_constants)`` for the compiled kernels, or None."""
-    k, d = params.means.shape
-    kind = _kernels.applicable(model.moments, d)
-    if kind is None:
-        return None
-    factors = _kernels.dense_factors(kind, params.precisions_cholesky, k, d)
-    return kind, factors, _kernels.log_constants(kind, params.weights, factors, d)
+    d = params.means.shape[1]
+    return _kernels.kernel_inputs(model, params.weights, params.precisions_cholesky, d)
 
 
 def weighted_log_prob(
@@ -273,7 +269,7 @@ def _far_components(
         dense = np.asarray(model.dense(prec, k, d), dtype=np.float64)
         worst = d2.sum(axis=1) * np.abs(dense).sum(axis=2).max(axis=1)
     else:  # the precisions' diagonals, (K, d), from any native shape
-        diag = _kernels.dense_factors("diag", params.precisions_cholesky, k, d)
+        diag = model.kernel_factors(params.precisions_cholesky, k, d)
         worst = (d2 * diag).max(axis=1, initial=0.0)
     return {dt: np.nonzero(~(worst < lim))[0] for dt, lim in _RECENTRE_LIMIT.items()}
 
@@ -384,7 +380,7 @@ class _GemmLogProb:
         self.shape = (k, d)
         self.full = model.moments == "full"
         kind = "full" if self.full else "diag"
-        factors = _kernels.dense_factors(kind, params.precisions_cholesky, k, d)
+        factors = model.kernel_factors(params.precisions_cholesky, k, d)
         logc = _kernels.log_constants(kind, params.weights, factors, d)
         c = params.means - shift
         if self.full:
