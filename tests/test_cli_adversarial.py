@@ -330,3 +330,60 @@ print(json.dumps([codes, sorted(m for m in {HEAVY!r} if m in sys.modules)]))
     codes, loaded = json.loads(done.stdout.splitlines()[-1])
     assert codes == [0, 0, 0, 0, 2, 2]
     assert loaded == []
+
+
+def test_selection_progress_on_a_terminal_only(files, capsys, monkeypatch):
+    _, data, _ = files
+    argv = ["select", data, "-k", "1-2", "-t", "VVV,VII", "-j", 1]
+    code, _, err = run(argv, capsys)
+    assert code == 0 and err == ""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    code, _, err = run(argv, capsys)
+    assert code == 0
+    assert "\rmodel selection 4/4: " in err and "K=" in err
+    assert err.endswith("\r")  # the line is erased at the end
+
+
+def _with_recorded_n_parameters(model, target):
+    """A copy of a model file whose metadata records n_parameters."""
+    with np.load(model, allow_pickle=False) as archive:
+        members = {name: archive[name] for name in archive.files}
+    meta = json.loads(members["__gmmkit__"].tobytes().decode("utf-8"))
+    meta.setdefault("training", {})["n_parameters"] = 11
+    members["__gmmkit__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    with open(target, "wb") as handle:
+        np.savez(handle, **members)
+    return target
+
+
+def test_info_matches_the_loaded_model(files, capsys, tmp_path):
+    import gmmkit
+
+    _, _, model = files
+    code, out, _ = run(["info", model, "--json"], capsys)
+    assert code == 0
+    info = json.loads(out)["model"]
+    gm = gmmkit.load(model)
+    assert info["n_parameters"] == gm.n_parameters() == 11
+    assert info["covariance_model"] == "VVV" and info["n_iter"] == gm.n_iter_
+    np.testing.assert_array_equal(info["means"], gm.means_)
+    np.testing.assert_array_equal(info["covariances"], gm.covariances_)
+    recorded = _with_recorded_n_parameters(model, tmp_path / "r.gmm")
+    code, out, _ = run(["info", recorded, "--json"], capsys)
+    assert json.loads(out)["model"]["n_parameters"] == 11
+
+
+@pytest.mark.slow
+def test_info_of_a_file_recording_n_parameters_loads_no_scipy(files, tmp_path):
+    _, _, model = files
+    recorded = _with_recorded_n_parameters(model, tmp_path / "r.gmm")
+    script = (
+        "import contextlib, io, sys, gmmkit.cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = gmmkit.cli.main(['info', {str(recorded)!r}])\n"
+        "print(code, 'scipy' in sys.modules, 'sklearn' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.stdout.split() == ["0", "False", "False"], done.stderr
