@@ -615,3 +615,15 @@ def test_reciprocal_condition_does_not_depend_on_the_units():
     point = 1e-20 * np.eye(4)[None]
     assert reciprocal_condition(point, None)[0] == 1.0
     assert reciprocal_condition(point, 1.0)[0] <= SINGULAR_RCOND
+
+
+def test_regularisation_share_says_when_reg_covar_dominates():
+    from gmmkit.covariance import regularisation_share
+
+    X, z = DATA["iris"], np.array(REF["cases"][2]["z"], dtype=float)
+    for units, dominated in ((1.0, False), (1e-8, True)):
+        gm = _fit(X * units, z, "VVV", max_iter=3, reg_covar=1e-6)
+        share = regularisation_share(gm.covariances_, 1e-6)
+        assert share.shape == (z.shape[1],)
+        assert (share.max() > 0.5) == dominated
+    assert not regularisation_share(gm.covariances_, 0.0).any()

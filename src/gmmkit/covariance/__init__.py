@@ -24,7 +24,7 @@ import numpy as np
 from .._errors import InvalidParameterError
 from ._base import CovarianceModel, PriorRule
 from ._decomposed import DecomposedModel, DenseView, dense_view
-from ._linalg import SINGULAR_RCOND, reciprocal_condition
+from ._linalg import SINGULAR_RCOND, reciprocal_condition, regularisation_share
 from .diagonal import EEI, EVI, VEI, VVI
 from .ellipsoidal import EEE, EEV, EVE, EVV, VEE, VEV, VVE, VVV
 from .spherical import EII, VII, E, V
@@ -145,5 +145,6 @@ __all__ = [
     "V",
     "get_model",
     "reciprocal_condition",
+    "regularisation_share",
     "to_dense",
 ]

@@ -147,8 +147,8 @@ def reciprocal_condition(dense: np.ndarray, scale: float | None = None) -> np.nd
     ``min_j L_jj / max_j L_jj`` per component (0 where the factorisation
     fails or is not finite): how close the component is to a lower-
     dimensional subspace, whatever the data's units.  With ``scale`` (a
-    standard deviation of the data, e.g. ``sqrt(mean(var(X)))``) the value is
-    ``min_j L_jj / (scale + max_j L_jj)``, which also falls to ~0 for a
+    standard deviation of the data, e.g. the largest of its columns') the
+    value is ``min_j L_jj / (scale + max_j L_jj)``, which also falls to ~0 for a
     component that collapsed onto a point (all its standard deviations tiny
     against the data's); ``scale = 1`` is mclust's ``rcond`` test, which
     depends on the units.  Either way the value is unchanged when data,
@@ -168,6 +168,20 @@ def reciprocal_condition(dense: np.ndarray, scale: float | None = None) -> np.nd
             if top > 0 and np.isfinite(top):
                 out[k] = diag.min() / top
     return out
+
+
+def regularisation_share(dense: np.ndarray, reg_covar: float) -> np.ndarray:
+    """How much of each component's covariance ``reg_covar`` makes up, (K,):
+    ``max_j reg_covar / Sigma_kjj`` over the fitted covariances (K, d, d),
+    which include it.  Near 1 the fit describes ``reg_covar`` rather than
+    the data (e.g. the default 1e-6 on data whose variances are ~1e-16):
+    ``reg_covar`` is in the data's units, not relative to them."""
+    variances = np.diagonal(np.asarray(dense, dtype=np.float64), axis1=1, axis2=2)
+    if reg_covar <= 0:
+        return np.zeros(variances.shape[0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(variances > 0, reg_covar / variances, 1.0)
+    return np.clip(share.max(axis=1), 0.0, 1.0)
 
 
 def log_det_upper(prec_chol: np.ndarray) -> np.ndarray:
@@ -333,6 +347,7 @@ __all__ = [
     "numerically_singular",
     "positive_factors",
     "reciprocal_condition",
+    "regularisation_share",
     "relative_change",
     "singular_error",
     "sorted_eigh",
