@@ -213,3 +213,33 @@ def test_select_model_time_limit_bounds_each_cell():
     assert_allclose(timed.table["bic"], ref.table["bic"], rtol=1e-12)
     with pytest.raises(gmmkit.InvalidParameterError, match="time_limit"):
         select_model(X, time_limit=0)
+
+
+@pytest.mark.parametrize(
+    "kw, name",
+    [
+        (dict(n_jobs=0), "n_jobs"),
+        (dict(n_jobs=1.5), "n_jobs"),
+        (dict(n_jobs="x"), "n_jobs"),
+        (dict(random_state="x"), "random_state"),
+        (dict(tol=-1), "tol"),
+        (dict(max_iter=-1), "max_iter"),
+        (dict(reg_covar=-1.0), "reg_covar"),
+        (dict(reg_covar=float("nan")), "reg_covar"),
+    ],
+)
+def test_select_model_checks_its_parameters_first(kw, name):
+    """Named in one InvalidParameterError, before any fit (not a grid of
+    failed rows, not joblib's or numpy's own message)."""
+    with pytest.raises(gmmkit.InvalidParameterError, match=f"'{name}' parameter"):
+        select_model(_blobs(50), n_components=[1, 2], **kw)
+
+
+@pytest.mark.parametrize("where", ["folder", "missing"])
+def test_save_to_a_bad_path_is_a_model_file_error(tmp_path, where):
+    gm = GaussianMixture(1, random_state=0).fit(_blobs(20))
+    path = tmp_path if where == "folder" else tmp_path / "nofolder" / "m.gmm"
+    with pytest.raises(gmmkit.ModelFileError, match="cannot write") as info:
+        gm.save(path)
+    assert ".tmp" not in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

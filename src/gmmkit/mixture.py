@@ -499,7 +499,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return self
 
     def _resolve_prior(
-        self, model: CovarianceModel, source: Any, n_features: int
+        self, model: CovarianceModel, source: DataSource, n_features: int
     ) -> ResolvedPrior | None:
         """The prior's hyperparameters for this fit (``prior_``), or None."""
         spec = check_prior(type(self).__name__, self.prior)

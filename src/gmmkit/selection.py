@@ -26,7 +26,7 @@ from ._errors import FitError, GMMError, InvalidParameterError, require
 from ._hc import HC_SUBSET, HCStart
 from ._prior import check_prior
 from ._stats import information_criteria
-from ._validation import check_X
+from ._validation import check_int, check_real, check_X
 from .covariance import MCLUST_MODELS, MCLUST_MODELS_1D, get_model
 from .mixture import GaussianMixture
 
@@ -266,6 +266,26 @@ def select_model(
     X = check_X(names_of, X, reset=True)
     feature_names = getattr(names_of, "feature_names_in_", None)
     n, d = X.shape
+    check_real("select_model", "tol", tol, 0.0)
+    check_int("select_model", "max_iter", max_iter, 0)
+    check_real("select_model", "reg_covar", reg_covar, 0.0)
+    if n_jobs is not None and (
+        not isinstance(n_jobs, (int, np.integer))
+        or isinstance(n_jobs, bool)
+        or n_jobs == 0
+    ):
+        raise InvalidParameterError(
+            "The 'n_jobs' parameter of select_model must be None, -1 (every "
+            "core) or a non-zero int (-2: all cores but one). Got "
+            f"{n_jobs!r} instead."
+        )
+    try:
+        rng = check_random_state(random_state)
+    except ValueError:
+        raise InvalidParameterError(
+            "The 'random_state' parameter of select_model must be None, an int or "
+            f"a numpy RandomState. Got {random_state!r} instead."
+        ) from None
     if time_limit is not None and not (
         isinstance(time_limit, (int, float)) and not isinstance(time_limit, bool)
         and time_limit > 0
@@ -299,7 +319,6 @@ def select_model(
                 "The 'covariance_types' parameter of select_model must name at "
                 "least one model. Got an empty sequence."
             )
-    rng = check_random_state(random_state)
     rows = _check_subset(subset, n, rng)
     start = HCStart(X, rng, rows=rows, subset_size=max(n, 1))
     use_subset = start.rows.shape[0] < n
