@@ -409,3 +409,12 @@ def test_batches_of_a_header_only_file(tmp_path):
     path.write_text("a,b\n")
     with pytest.raises(DataError, match="header but no rows"):
         list(CSVFile(path, header=True).batches())
+
+
+def test_stdin_that_is_a_terminal_is_refused():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    with pytest.raises(InvalidParameterError, match="nothing is piped in"):
+        read_table("-", stdin=Terminal("x\n"))

@@ -476,6 +476,11 @@ class _Input:
         self.compression: str | None = None
         if name == "-":
             stream = stdin if stdin is not None else sys.stdin
+            if stream is None or _is_terminal(stream):
+                raise InvalidParameterError(
+                    "DATA is '-' (standard input), but nothing is piped in; give a "
+                    "file, or pipe one: cat data.csv | gmmkit COMMAND ... -"
+                )
             buffer = getattr(stream, "buffer", None)
             raw = (buffer if buffer is not None else stream).read()
             self.data = raw.encode("utf-8") if isinstance(raw, str) else bytes(raw)
@@ -546,6 +551,13 @@ class _Input:
             cut = raw.rfind(b"\n")
             raw = raw[: cut + 1] if cut >= 0 else raw
         return _decode(raw, self.label, 0, complete), complete
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 def _decode(raw: bytes, label: str, offset: int, complete: bool = True) -> str:
