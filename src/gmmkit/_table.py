@@ -356,9 +356,9 @@ def _sniff_delimiter(text: str, complete: bool) -> str:
     if widths:
         return max(widths, key=lambda d: widths[d])
     first = next((ln for ln in text.splitlines() if ln.strip()), "")
-    counts = {d: first.count(d) for d in DELIMITERS}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
+    found = {d: first.count(d) for d in DELIMITERS}
+    best = max(found, key=lambda d: found[d])
+    return best if found[best] else ","
 
 
 def _numeric_like(text: str) -> bool:

@@ -277,7 +277,8 @@ def file_summary(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
     names = meta.get("feature_names")
     # Files that record the number spare importing the covariance models
     # (and scipy with them): ``gmmkit info`` stays a fast command.
-    training = meta.get("training") if isinstance(meta.get("training"), dict) else {}
+    training = meta.get("training")
+    training = training if isinstance(training, dict) else {}
     n_parameters = meta.get("n_parameters", training.get("n_parameters"))
     if not isinstance(n_parameters, int) or isinstance(n_parameters, bool):
         n_parameters = _n_parameters(str(cov.get("fitted")), k, d, p)
