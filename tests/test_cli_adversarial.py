@@ -374,16 +374,23 @@ def test_info_matches_the_loaded_model(files, capsys, tmp_path):
 
 
 @pytest.mark.slow
-def test_info_of_a_file_recording_n_parameters_loads_no_scipy(files, tmp_path):
+@pytest.mark.parametrize("recorded", [False, True], ids=["plain", "recorded"])
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_info_loads_no_scipy(files, tmp_path, recorded, as_json):
+    """Text info never needs the covariance models; --json needs them only
+    for files that do not record n_parameters."""
     _, _, model = files
-    recorded = _with_recorded_n_parameters(model, tmp_path / "r.gmm")
+    if recorded:
+        model = _with_recorded_n_parameters(model, tmp_path / "r.gmm")
+    argv = ["info", str(model)] + (["--json"] if as_json else [])
     script = (
         "import contextlib, io, sys, gmmkit.cli\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
-        f"    code = gmmkit.cli.main(['info', {str(recorded)!r}])\n"
+        f"    code = gmmkit.cli.main({argv!r})\n"
         "print(code, 'scipy' in sys.modules, 'sklearn' in sys.modules)\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
     )
-    assert done.stdout.split() == ["0", "False", "False"], done.stderr
+    scipy = as_json and not recorded
+    assert done.stdout.split() == ["0", str(scipy), "False"], done.stderr

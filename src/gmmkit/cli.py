@@ -765,7 +765,7 @@ def _add_info(subparsers: Any) -> None:
 
 
 def _run_info(args: argparse.Namespace) -> int:
-    meta, summary = console.file_summary(args.model)
+    meta, summary = console.file_summary(args.model, with_parameters=args.json)
     if args.json:
         _print_json({"file": meta, "model": summary})
         return EXIT_OK

@@ -240,13 +240,17 @@ def _format_summary(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def file_summary(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def file_summary(
+    path: str, with_parameters: bool = True
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(metadata, summary)`` of a model file, read without building the
     estimator (so without scikit-learn): what ``gmmkit info`` prints.
 
     The file is validated as far as the summary needs: a readable gmmkit
     archive, the fitted arrays present, and weights and means of matching
-    shapes.
+    shapes.  ``with_parameters=False`` leaves ``n_parameters`` out of the
+    summary unless the file records it (counting them imports the covariance
+    models, and scipy with them; the text of ``gmmkit info`` does not show it).
     """
     from ._io import decode, fail, read_members, read_metadata_of
 
@@ -281,7 +285,9 @@ def file_summary(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
     training = training if isinstance(training, dict) else {}
     n_parameters = meta.get("n_parameters", training.get("n_parameters"))
     if not isinstance(n_parameters, int) or isinstance(n_parameters, bool):
-        n_parameters = _n_parameters(str(cov.get("fitted")), k, d, p)
+        n_parameters = (
+            _n_parameters(str(cov.get("fitted")), k, d, p) if with_parameters else None
+        )
     summary = {
         "n_components": int(k),
         "covariance_type": str(cov.get("fitted")),
@@ -290,7 +296,7 @@ def file_summary(path: str) -> tuple[dict[str, Any], dict[str, Any]]:
         "feature_names": names if isinstance(names, list) else None,
         "converged": bool(values["converged_"]),
         "n_iter": int(values["n_iter_"]),
-        "n_parameters": int(n_parameters),
+        "n_parameters": n_parameters,
         "weights": weights,
         "means": means,
         "covariances": np.asarray(values["covariances_"]),
