@@ -92,6 +92,15 @@ def test_trailing_delimiter_on_data_rows_only(tmp_path):
     assert table.feature_names == ["x", "y"]
 
 
+def test_trailing_delimiter_on_the_header_only(tmp_path):
+    X = grid(5)
+    lines = csv_text(X).splitlines()
+    text = lines[0] + ",\n" + "\n".join(lines[1:]) + "\n"
+    table = read_bytes(text.encode(), tmp_path)
+    np.testing.assert_array_equal(table.X, X)
+    assert table.feature_names == ["x", "y"]
+
+
 def test_blank_lines_and_padding_are_ignored(tmp_path):
     data = "\n\n x , y \n 1 , 2 \n\n3,4\n\n"
     table = read_bytes(data.encode(), tmp_path)

@@ -446,7 +446,10 @@ def sniff_csv(
     if head_data and all(len(r) == width + 1 and not r[-1] for _, r in head_data):
         width += 1  # every row ends with a delimiter the header lacks
     elif has_header and names and not names[-1]:
-        if all(len(r) >= width and not r[width - 1] for _, r in head_data):
+        if head_data and all(len(r) == width - 1 for _, r in head_data):
+            names.pop()  # only the header ends with a delimiter
+            width -= 1
+        elif all(len(r) >= width and not r[width - 1] for _, r in head_data):
             empty.append(width - 1)  # a trailing delimiter on every line
     skip = first_line if has_header else first_line - 1
     text_cols: dict[int, tuple[int, str]] = {}

@@ -163,20 +163,19 @@ def run_selection(
     """:func:`gmmkit.select_model` over ``ks`` and ``types``, with progress."""
     from .selection import select_model
 
-    kwargs: dict[str, Any] = {
-        "n_components": list(ks),
-        "criterion": criterion,
-        "random_state": seed,
-        "n_jobs": n_jobs,
-    }
-    if types:
-        kwargs["covariance_types"] = list(types)
     callback = None if progress is None else progress.selection_callback()
-    if callback is not None:
-        kwargs["callback"] = callback
-        progress.update(f"model selection over K in {list(ks)} ...")  # type: ignore[union-attr]
+    if progress is not None:
+        progress.update(f"model selection over K in {list(ks)} ...")
     try:
-        return select_model(X, **kwargs)
+        return select_model(
+            X,
+            list(ks),
+            list(types) if types else None,
+            criterion,
+            random_state=seed,
+            n_jobs=n_jobs,
+            callback=callback,
+        )
     finally:
         if progress is not None:
             progress.close()

@@ -128,12 +128,15 @@ def _selection(
     callback: Callable[[Any], None] | None,
 ) -> Any:
     """:func:`gmmkit.select_model` by BIC over ``ks`` and ``types``."""
-    kwargs: dict[str, Any] = {"random_state": seed, "n_jobs": n_jobs}
-    if types:
-        kwargs["covariance_types"] = list(types)
-    if callback is not None:
-        kwargs["callback"] = callback
-    return select_model(X, list(ks), criterion="bic", **kwargs)
+    return select_model(
+        X,
+        list(ks),
+        list(types) if types else None,
+        "bic",
+        random_state=seed,
+        n_jobs=n_jobs,
+        callback=callback,
+    )
 
 
 def _selection_plot(result: Any) -> Any:
