@@ -199,7 +199,13 @@ def _diag(scatter):
     exponent=st.integers(-12, 12),
 )
 def test_m_step_does_not_depend_on_the_units(covariance_type, k, d, seed, exponent):
-    """Scatter in other units (x c^2) gives the covariances in those units."""
+    """Scatter in other units (x c^2) gives the covariances in those units.
+
+    EVE and VVE stop their sweeps where the objective no longer moves; in a
+    nearly flat valley of it (slow coordinate descent) the orientation is
+    then determined only to ~1e-7 relative (2e-7 the worst of 1500 random
+    cases), though the objective agrees to ~1e-12: both are checked.
+    """
     d = _features(covariance_type, d)
     rng = np.random.RandomState(seed)
     model = get_model(covariance_type)
@@ -207,8 +213,18 @@ def test_m_step_does_not_depend_on_the_units(covariance_type, k, d, seed, expone
     nk, scatter = _scatter(model, k, d, rng)
     ref = model.covariances_from_scatter(nk, _moments(model, scatter), 0.0)
     scaled = model.covariances_from_scatter(nk, _moments(model, scatter * c**2), 0.0)
+    rtol = 1e-6 if model.name in ("EVE", "VVE") else 1e-9
     assert_allclose(
-        scaled, ref * c**2, rtol=1e-9, atol=1e-12 * np.abs(ref).max() * c**2
+        scaled, ref * c**2, rtol=rtol, atol=rtol * 1e-3 * np.abs(ref).max() * c**2
+    )
+    full = scatter if model.moments == "full" else _diag(scatter)
+    dense_ref = model.dense(ref, k, d)
+    dense_scaled = model.dense(scaled, k, d) / c**2
+    assert_allclose(
+        _objective(nk, full, dense_scaled),
+        _objective(nk, full, dense_ref),
+        rtol=1e-10,
+        atol=1e-10 * nk.sum() * d,
     )
     # the precision factors are as well conditioned in either unit
     model.precisions_cholesky(scaled, 0.0)

@@ -15,6 +15,8 @@ the diagonal of component k's scatter ``W_k`` and ``n = sum_k n_k``:
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from ._base import CovarianceModel, PriorRule
@@ -29,6 +31,8 @@ from ._linalg import (
     geometric_mean,
     positive_factors,
 )
+
+logger = logging.getLogger("gmmkit")
 
 # Re-exported for callers that imported them from here.
 __all__ = ["EEI", "EVI", "VEI", "VVI", "diagonal_maha", "positive_factors"]
@@ -176,11 +180,13 @@ def equal_shape_volumes(
     """
     kernel = compiled(equal_shape_kernel)
     with np.errstate(all="ignore"):
-        volumes, shape, _ = kernel(
+        volumes, shape, rounds = kernel(
             np.ascontiguousarray(nk, dtype=np.float64),
             np.ascontiguousarray(values, dtype=np.float64),
             active_components(nk),
             INNER_TOL,
             INNER_MAX_ITER,
         )
+    if rounds >= INNER_MAX_ITER:
+        logger.debug("equal-shape M-step stopped after %d iterations", rounds)
     return volumes, shape

@@ -23,6 +23,8 @@ described in :mod:`gmmkit.covariance._inner`.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from ._base import CovarianceModel, PriorRule, StackedFactors
@@ -47,6 +49,8 @@ from ._linalg import (
     upper_cholesky_of_precision,
 )
 from .diagonal import equal_shape_volumes
+
+logger = logging.getLogger("gmmkit")
 
 
 class VVV(StackedFactors):
@@ -239,13 +243,15 @@ class VEE(DecomposedModel):
         return n_components + n_features * (n_features + 1) // 2 - 1
 
     def fit_covariances(self, nk, scatter, previous=None):
-        volumes, common, _ = compiled(vee_kernel)(
+        volumes, common, rounds = compiled(vee_kernel)(
             np.ascontiguousarray(nk, dtype=np.float64),
             np.ascontiguousarray(scatter, dtype=np.float64),
             active_components(nk),
             INNER_TOL,
             INNER_MAX_ITER,
         )
+        if rounds >= INNER_MAX_ITER:
+            logger.debug("VEE M-step stopped after %d iterations", rounds)
         return volumes[:, None, None] * common
 
 
@@ -282,7 +288,7 @@ class _CommonOrientation(DecomposedModel):
         if start is None:
             _, start = sorted_eigh(scatter[active].sum(axis=0))
         orientation = np.ascontiguousarray(start, dtype=np.float64)
-        diag, ok, _, _ = compiled(orientation_kernel)(
+        diag, ok, sweeps, _ = compiled(orientation_kernel)(
             np.ascontiguousarray(nk, dtype=np.float64),
             np.ascontiguousarray(scatter, dtype=np.float64),
             orientation,
@@ -294,6 +300,8 @@ class _CommonOrientation(DecomposedModel):
         )
         if not ok:
             return np.full_like(scatter, np.nan)
+        if sweeps >= INNER_MAX_ITER:
+            logger.debug("%s M-step stopped after %d sweeps", self.name, sweeps)
         return compose(
             np.ones(k), diag, np.broadcast_to(orientation, (k, *orientation.shape))
         )
