@@ -31,6 +31,10 @@ SKLEARN_TYPES = ["full", "tied", "diag", "spherical"]
 TYPES = [*SKLEARN_TYPES, *MCLUST_MODELS, *MCLUST_MODELS_1D]
 
 
+#: Models whose M-step is a linear map of the scatter (sums and divisions).
+LINEAR_M_STEP = {"VVV", "EEE", "VVI", "VII", "EEI", "EII", "E", "V"}
+
+
 def _features(covariance_type, d):
     return 1 if covariance_type in MCLUST_MODELS_1D else d
 
@@ -104,7 +108,12 @@ def test_statistics_of_two_halves_add_up(covariance_type, split, seed):
     b = m_step(model, total, 1e-6, params)
     # off-diagonal covariances may be ~0: compare them on the matrices' scale
     scale = float(np.abs(b.covariances).max())
-    assert_allclose(a.covariances, b.covariances, rtol=1e-10, atol=1e-12 * scale)
+    # M-steps linear in the scatter keep its rounding (1e-10); the others
+    # pass it through determinants, eigenvectors or inner iterations, which
+    # amplify it by up to the scatter's condition number (components far
+    # from the rows have small, nearly singular scatter here)
+    rtol = 1e-10 if model.name in LINEAR_M_STEP else 1e-8
+    assert_allclose(a.covariances, b.covariances, rtol=rtol, atol=rtol * 1e-2 * scale)
     assert_allclose(a.means, b.means, rtol=1e-10, atol=1e-12)
 
 

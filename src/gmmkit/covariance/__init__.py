@@ -24,7 +24,12 @@ import numpy as np
 from .._errors import InvalidParameterError
 from ._base import CovarianceModel, PriorRule
 from ._decomposed import DecomposedModel, DenseView, dense_view
-from ._linalg import SINGULAR_RCOND, reciprocal_condition, regularisation_share
+from ._linalg import (
+    EMPTY_FRACTION,
+    SINGULAR_RCOND,
+    reciprocal_condition,
+    regularisation_share,
+)
 from .diagonal import EEI, EVI, VEI, VVI
 from .ellipsoidal import EEE, EEV, EVE, EVV, VEE, VEV, VVE, VVV
 from .spherical import EII, VII, E, V
@@ -120,6 +125,7 @@ def to_dense(
 
 __all__ = [
     "COVARIANCE_TYPES",
+    "EMPTY_FRACTION",
     "EEE",
     "EEI",
     "EEV",

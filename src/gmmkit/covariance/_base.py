@@ -26,16 +26,11 @@ from ._linalg import (
     decompose,
     factor_full,
     gaussian_from_maha,
-    is_symmetric_pd,
     log_det_upper,
     numerically_singular,
     singular_error,
     upper_cholesky_of_precision,
 )
-
-# Kept importable from here for the callers written before ``_linalg`` existed.
-_is_symmetric_pd = is_symmetric_pd
-_upper_cholesky_of_precision = upper_cholesky_of_precision
 
 
 @dataclass(frozen=True)
