@@ -488,7 +488,7 @@ from gmmkit.covariance import (  # noqa: E402
     COVARIANCE_TYPES,
     MCLUST_MODELS_1D,
     SINGULAR_RCOND,
-    _inner,  # noqa: E402
+    _jit,
     reciprocal_condition,
     to_dense,
 )
@@ -595,7 +595,7 @@ def test_compiled_inner_loops_equal_their_python_source(name, monkeypatch):
     give the same covariances (to rounding)."""
     k, d = 3, 4
     model, compiled_cov = _model_params(name, k, d, seed=5)
-    monkeypatch.setattr(_inner, "_HAVE_NUMBA", False)
+    monkeypatch.setattr(_jit, "_HAVE_NUMBA", False)
     _, python_cov = _model_params(name, k, d, seed=5)
     assert_allclose(python_cov, compiled_cov, rtol=1e-9, atol=1e-12)
 
@@ -627,3 +627,25 @@ def test_regularisation_share_says_when_reg_covar_dominates():
         assert share.shape == (z.shape[1],)
         assert (share.max() > 0.5) == dominated
     assert not regularisation_share(gm.covariances_, 0.0).any()
+
+
+@pytest.mark.parametrize("d", [1, 4, 20])
+def test_compiled_factorisation_equals_numpy(d, monkeypatch):
+    """factor_full's compiled loop and numpy's stacked Cholesky give the same
+    factors and refuse the same (singular to working precision) components."""
+    from gmmkit.covariance._base import factor_full
+
+    rng = np.random.default_rng(d)
+    a = rng.normal(size=(4, d, d))
+    cov = a @ a.transpose(0, 2, 1) + 0.1 * np.eye(d)
+    fast = factor_full(cov, 0.0)
+    bad = cov.copy()
+    # rank one (in 1-D: zero)
+    bad[2] = np.outer(a[2, :, 0], a[2, :, 0]) if d > 1 else 0.0
+    bad[3, 0, 0] = np.nan
+    with pytest.raises(FitError, match=r"components? 2, 3 is not positive"):
+        factor_full(bad, 0.0)
+    monkeypatch.setattr(_jit, "_HAVE_NUMBA", False)
+    assert_allclose(fast, factor_full(cov, 0.0), rtol=1e-12, atol=1e-14)
+    with pytest.raises(FitError, match=r"components? 2, 3 is not positive"):
+        factor_full(bad, 0.0)

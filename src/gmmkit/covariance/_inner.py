@@ -3,10 +3,9 @@
 Each loop is written once, as plain Python on scalars and small arrays
 (numpy scalars and ``np.log``, so that zeros give infinities rather than
 exceptions, as in compiled code), and compiled with numba on first use
-(``cache=True``: later processes load it from disk).  Without numba, or
-with ``GMMKIT_DISABLE_NUMBA=1``, the same functions run as Python:
-identical results, slower.  Importing this module imports no numba, so
-``import gmmkit`` stays fast.
+(:func:`gmmkit.covariance._jit.compiled`).  Without numba, or with
+``GMMKIT_DISABLE_NUMBA=1``, the same functions run as Python: identical
+results, slower.
 
 Stopping rules (documented numbers; see also :data:`INNER_TOL`):
 
@@ -41,13 +40,11 @@ Stopping rules (documented numbers; see also :data:`INNER_TOL`):
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import os
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
+
+from ._jit import compiled
 
 #: Inner tolerance of the iterative M-steps (VEI, VEE, VEV, EVE, VVE): the
 #: alternating updates stop when no parameter changed by more than this,
@@ -61,36 +58,8 @@ OBJECTIVE_TOL = 1e-13
 #: Iteration limit of the inner loops; reaching it keeps the last iterate.
 INNER_MAX_ITER = 5000
 
-_HAVE_NUMBA = (
-    os.environ.get("GMMKIT_DISABLE_NUMBA", "") in ("", "0")
-    and importlib.util.find_spec("numba") is not None
-)
-_COMPILED: dict[str, Callable[..., Any]] = {}
-
-
-#: Helpers called by the kernels: compiled too (and rebound in this module, so
-#: that the compiled kernels call the compiled helpers) before any kernel.
-_HELPERS = ("_unit_det_into", "_diagonals_into", "_log_det_sum")
-
-
-def compiled(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn`` compiled by numba (on first use; cached on disk), or ``fn``
-    itself where numba is unavailable or disabled."""
-    if not _HAVE_NUMBA:
-        return fn
-    name = fn.__name__
-    if name not in _COMPILED:
-        import numba  # optional heavy dependency: imported on first use only
-
-        namespace = globals()
-        for helper in _HELPERS:
-            if helper not in _COMPILED:
-                _COMPILED[helper] = numba.njit(cache=True, nogil=True)(
-                    namespace[helper]
-                )
-                namespace[helper] = _COMPILED[helper]
-        _COMPILED[name] = numba.njit(cache=True, nogil=True)(fn)
-    return _COMPILED[name]
+#: Helpers called by the loops (compiled first: see :mod:`._jit`).
+_JIT_HELPERS = ("_unit_det_into", "_diagonals_into", "_log_det_sum")
 
 
 # -- VEI, VEV: volumes and a common shape --------------------------------------------
