@@ -72,6 +72,8 @@ USAGE = [
     ["fit", "{d}", "-t", "bogus"],
     ["fit", "{d}", "--init", "magic"],
     ["fit", "{d}", "-c", "x1,,x2"],
+    ["fit", "{d}", "-c", "0,0"],
+    ["fit", "{d}", "-c", "x1,0"],
     ["fit", "{d}", "--format", "xls"],
     ["fit", "{d}", "--chunk-size", "0"],
     ["fit", "{d}", "--header", "--no-header"],
@@ -140,6 +142,8 @@ FAILURES = [
     (["plot", "{m}", "{d}", "-o", "{f}/nofolder/x.png"], "nofolder"),
     (["report", "{d}", "-o", "{f}/nofolder/r.html"], "nofolder"),
     (["fit", "{d}", "-c", "zz"], "no column named 'zz'"),
+    (["fit", "{d}", "--format", "npy"], "is not a .npy file"),
+    (["fit", "{d}", "--format", "parquet"], "not a readable Parquet file"),
 ]
 
 

@@ -838,8 +838,15 @@ def choose_columns(
     """Indices of ``columns`` (names or 0-based indices) among ``names``."""
     if columns is None:
         return list(range(len(names)))
-    out = []
+    out: list[int] = []
     for col in columns:
+        if col in out or (
+            isinstance(col, str) and col in names and names.index(col) in out
+        ):
+            raise InvalidParameterError(
+                f"--columns names column {quote(str(col))} twice; choose each "
+                "column once."
+            )
         if isinstance(col, int):
             if not 0 <= col < len(names):
                 raise DataError(
@@ -863,6 +870,11 @@ def choose_columns(
 # ------------------------------------------------------------ npy, parquet
 def _read_npy(source: _Input, columns: Sequence[str | int] | None) -> Table:
     label = source.label
+    if not source.magic().startswith(b"\x93NUMPY"):
+        raise DataError(
+            f"{label} is not a .npy file (it does not start with NumPy's header); "
+            "give its format with --format or its extension."
+        )
     try:
         if source.data is not None:
             arr = np.load(io.BytesIO(source.data), allow_pickle=False)

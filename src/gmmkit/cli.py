@@ -1183,10 +1183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{command}: error: {_one_line(_os_error(exc))}", file=sys.stderr)
         return EXIT_FAILED
     except MemoryError:
-        print(
-            f"{command}: error: out of memory; try --chunk-size to stream the data.",
-            file=sys.stderr,
+        hint = (
+            "; try --chunk-size to stream the data" if command == "gmmkit fit" else ""
         )
+        print(f"{command}: error: out of memory{hint}.", file=sys.stderr)
         return EXIT_FAILED
     except SystemExit as exc:
         code = exc.code
