@@ -522,8 +522,6 @@ def test_kernel_factors_are_the_precision_factors_in_the_kernels_layout(name):
     else:
         assert factors.shape == (k, d)
         assert_allclose(factors, np.diagonal(dense_chol, axis1=1, axis2=2) ** 2)
-    # the same numbers as the kernels' former shape switch
-    assert_allclose(factors, _kernels.dense_factors(model.kernel_kind, chol, k, d))
     # and they reproduce the model's own log-density
     X = np.random.default_rng(1).normal(size=(7, d))
     means = np.random.default_rng(2).normal(size=(k, d))
@@ -622,7 +620,11 @@ def test_regularisation_share_says_when_reg_covar_dominates():
 
     X, z = DATA["iris"], np.array(REF["cases"][2]["z"], dtype=float)
     for units, dominated in ((1.0, False), (1e-8, True)):
-        gm = _fit(X * units, z, "VVV", max_iter=3, reg_covar=1e-6)
+        if dominated:  # the estimator says so too
+            with pytest.warns(UserWarning, match="reg_covar=1e-06 is not small"):
+                gm = _fit(X * units, z, "VVV", max_iter=3, reg_covar=1e-6)
+        else:
+            gm = _fit(X * units, z, "VVV", max_iter=3, reg_covar=1e-6)
         share = regularisation_share(gm.covariances_, 1e-6)
         assert share.shape == (z.shape[1],)
         assert (share.max() > 0.5) == dominated

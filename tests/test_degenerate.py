@@ -271,9 +271,13 @@ def test_huge_offset_gives_the_same_fit(covariance_type):
 
 
 def test_tiny_scale_default_reg_covar(covariance_type):
+    """Still a sane fit, and a warning that reg_covar (1e-6) swamps the
+    data's variances (~1e-16): the covariances describe reg_covar."""
     X = BLOBS * 1e-8
     gm = GaussianMixture(2, covariance_type=covariance_type, random_state=0)
-    assert_sane_fit(gm.fit(X), X)
+    with pytest.warns(UserWarning, match=r"reg_covar=1e-06 is not small .*Rescale"):
+        gm.fit(X)
+    assert_sane_fit(gm, X)
 
 
 def test_tiny_scale_with_matching_reg_covar(covariance_type):

@@ -113,6 +113,18 @@ def test_statistics_of_two_halves_add_up(covariance_type, split, seed):
     # amplify it by up to the scatter's condition number (components far
     # from the rows have small, nearly singular scatter here)
     rtol = 1e-10 if model.name in LINEAR_M_STEP else 1e-8
+    if model.name in ("EVE", "VVE"):
+        # their inner iteration stops on the objective (a sweep gaining at
+        # most 1e-13 n): in nearly flat valleys the common orientation is
+        # then fixed to ~1e-7..1e-5 only, so the objective is what must agree
+        rtol = 1e-5
+        nk, _, scatter = both.means_and_scatter()
+        k, d = b.means.shape
+        assert_allclose(
+            _objective(nk, scatter, model.dense(a.covariances, k, d)),
+            _objective(nk, scatter, model.dense(b.covariances, k, d)),
+            rtol=1e-10,
+        )
     assert_allclose(a.covariances, b.covariances, rtol=rtol, atol=rtol * 1e-2 * scale)
     assert_allclose(a.means, b.means, rtol=1e-10, atol=1e-12)
 

@@ -21,8 +21,7 @@ import numpy as np
 from ._errors import FitError
 from ._prior import ResolvedPrior
 from ._stats import Params, SuffStats, check_loglik
-from .covariance import CovarianceModel
-from .covariance._base import EMPTY_FRACTION
+from .covariance import EMPTY_FRACTION, CovarianceModel
 from .sources import DataSource
 
 __all__ = ["EMResult", "FitProgress", "Step", "check_loglik", "drive", "em_steps"]
@@ -79,7 +78,14 @@ def m_step(
     counts = nk
     if prior is not None:
         counts, means, scatter = prior.map_statistics(nk, means, scatter)
-    covariances = model.covariances_from_scatter(counts, scatter, reg_covar)
+    # the previous covariances warm-start the iterative M-steps (EVE, VVE):
+    # from there the log-likelihood cannot fall to a worse local optimum
+    covariances = model.covariances_from_scatter(
+        counts,
+        scatter,
+        reg_covar,
+        previous=None if previous is None else previous.covariances,
+    )
     if empty.any():
         assert previous is not None
         means[empty] = previous.means[empty]

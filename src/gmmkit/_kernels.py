@@ -89,23 +89,6 @@ def kernel_inputs(
     return kind, factors, log_constants(kind, weights, factors, n_features)
 
 
-def dense_factors(kind: str, prec_chol: np.ndarray, k: int, d: int) -> np.ndarray:
-    """Precision factors as (K, d, d) upper factors or (K, d) precisions.
-
-    Superseded by :meth:`gmmkit.covariance.CovarianceModel.kernel_factors`
-    (the model knows its own shapes); kept until every caller asks the model.
-    """
-    if kind == "full":
-        factors = prec_chol if prec_chol.ndim == 3 else prec_chol[None]
-        return np.ascontiguousarray(np.broadcast_to(factors, (k, d, d)))
-    if prec_chol.ndim == 3:  # "VVI"/"VII" under mclust names: (K, d, d) diagonal
-        prec_chol = np.diagonal(prec_chol, axis1=1, axis2=2)
-    prec = prec_chol**2
-    if prec.ndim == 1:
-        prec = np.repeat(prec[:, None], d, axis=1)
-    return np.ascontiguousarray(prec)
-
-
 def log_constants(
     kind: str, weights: np.ndarray, factors: np.ndarray, d: int
 ) -> np.ndarray:

@@ -145,7 +145,7 @@ def check_accelerate(
             f"The 'accelerate' parameter of {owner} must be None or 'squarem'. "
             f"Got {accelerate!r} instead."
         )
-    if model.name not in SUPPORTED:
+    if not model.squarem:
         raise InvalidParameterError(
             f"accelerate='squarem' supports covariance_type in "
             f"{sorted(SUPPORTED)} (models whose covariances can be extrapolated); "

@@ -355,6 +355,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 stacklevel=3,
             )
         self._store_fitted(model, best.params)
+        _warn_if_reg_covar_dominates(self, model)
         self.converged_ = best.converged
         self.n_iter_ = best.n_iter
         self.lower_bound_ = best.lower_bound
@@ -766,6 +767,41 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 loglik += float(log_norm.sum())
         bic, aic, icl = information_criteria(loglik, self.n_parameters(), n, log_map)
         return bic, aic, icl if with_icl else math.nan
+
+
+def _warn_if_reg_covar_dominates(gm: GaussianMixture, model: CovarianceModel) -> None:
+    """Warn when ``reg_covar`` is not small against the data's own variances.
+
+    The data's variance of feature ``j``, as the fitted mixture has it, is
+    ``sum_k pi_k (Sigma_k,jj - reg_covar + mu_kj^2) - (sum_k pi_k mu_kj)^2``.
+    Where ``reg_covar`` is a tenth of a positive one or more, the fitted
+    covariances describe ``reg_covar`` rather than the data (data in tiny
+    units, e.g. metres for nanometre-scale features).  Features without any
+    spread (constant columns, identical rows) have nothing to compare with:
+    there ``reg_covar`` is what keeps the fit defined.
+    """
+    reg = float(gm.reg_covar)
+    if reg <= 0:
+        return
+    k, d = gm.means_.shape
+    diag = np.diagonal(model.dense(np.asarray(gm.covariances_), k, d), 0, 1, 2)
+    w = np.asarray(gm.weights_)
+    mean = w @ gm.means_
+    var = w @ (diag - reg + gm.means_**2) - mean**2
+    # spread below rounding of the second moments counts as none
+    tiny = 1e-12 * (w @ gm.means_**2 + reg)
+    dominated = np.nonzero((var > tiny) & (reg >= 0.1 * var))[0]
+    if dominated.size:
+        j = int(dominated[np.argmin(var[dominated])])
+        warnings.warn(
+            f"reg_covar={reg:g} is not small against the variance of feature {j} "
+            f"({var[j]:.3g}): the fitted covariances reflect reg_covar more than "
+            "the data. Rescale the data (e.g. standardise it) or lower reg_covar "
+            "(gmmkit's fits do not otherwise depend on the data's units; "
+            "reg_covar=0 adds nothing).",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _stream_source(X: Any) -> DataSource | None:

@@ -27,7 +27,13 @@ from ._hc import HC_SUBSET, HCStart
 from ._prior import check_prior
 from ._stats import information_criteria
 from ._validation import check_int, check_real, check_X
-from .covariance import MCLUST_MODELS, MCLUST_MODELS_1D, get_model
+from .covariance import (
+    MCLUST_MODELS,
+    MCLUST_MODELS_1D,
+    SINGULAR_RCOND,
+    get_model,
+    reciprocal_condition,
+)
 from .mixture import GaussianMixture
 
 CRITERIA = ("bic", "aic", "icl")
@@ -551,14 +557,10 @@ def _check_conditioning(gm: GaussianMixture, scale: float = 1.0) -> None:
     of standardised data) in the data's own units, so that the same data in
     other units (iris in metres or in nanometres) gives the same verdict.
     """
-    threshold = math.sqrt(np.finfo(np.float64).eps)
     k, d = gm.means_.shape
-    for j, cov in enumerate(gm._model().dense(np.asarray(gm.covariances_), k, d)):
-        try:
-            diag = np.abs(np.diag(np.linalg.cholesky(cov)))
-        except np.linalg.LinAlgError:
-            diag = np.zeros(1)
-        if diag.min() / (scale + diag.max()) <= threshold:
+    dense = gm._model().dense(np.asarray(gm.covariances_), k, d)
+    for j, rcond in enumerate(reciprocal_condition(dense, scale)):
+        if rcond <= SINGULAR_RCOND:
             raise GMMError(
                 f"the covariance of component {j} is numerically singular "
                 "(reciprocal condition of its Cholesky factor <= sqrt(eps)); "
