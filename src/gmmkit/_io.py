@@ -22,7 +22,8 @@ never execute code.  Its members:
 The metadata object has ``format`` (``"gmmkit-model"``), ``format_version``
 (1), ``kind`` (``"GaussianMixture"``), ``gmmkit_version``, ``created``
 (UTC, ISO 8601), ``covariance_type`` (as fitted, mclust code and alias),
-``n_components``, ``n_features``, ``feature_names`` (list or null), ``params``
+``n_components``, ``n_features``, ``n_parameters`` (free parameters, from
+format version 2), ``feature_names`` (list or null), ``params``
 (the JSON-able ``get_params()``; parameters that cannot be stored, such as a
 ``RandomState`` object, are listed in ``dropped_params`` and reset to
 ``None``), ``attributes`` (name -> ``"array"``, ``"list"``, ``"int"``,
@@ -274,6 +275,7 @@ def _metadata(
         },
         "n_components": int(np.asarray(estimator.means_).shape[0]),
         "n_features": int(np.asarray(estimator.means_).shape[1]),
+        "n_parameters": int(estimator.n_parameters()),
         "feature_names": None if names is None else [str(n) for n in names],
         "params": params,
         "dropped_params": dropped,

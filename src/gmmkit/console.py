@@ -18,7 +18,6 @@ imports go down the layers, never up.
 from __future__ import annotations
 
 import contextlib
-import math
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -208,11 +207,14 @@ def criteria(log_likelihood: float, n_parameters: int, n_samples: int) -> dict:
     """``n_samples``, ``log_likelihood``, ``bic`` and ``aic`` (scikit-learn's
     sign: lower is better) from a total log-likelihood, so that the
     summaries need one pass over the data, not one per criterion."""
+    from ._stats import information_criteria
+
+    bic, aic, _ = information_criteria(log_likelihood, n_parameters, n_samples)
     return {
         "n_samples": int(n_samples),
         "log_likelihood": float(log_likelihood),
-        "bic": float(-2 * log_likelihood + n_parameters * math.log(n_samples)),
-        "aic": float(-2 * log_likelihood + 2 * n_parameters),
+        "bic": float(bic),
+        "aic": float(aic),
     }
 
 

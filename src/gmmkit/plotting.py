@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ._errors import InvalidParameterError, require
+from .covariance import to_dense
 
 __all__ = [
     "Snapshot",
@@ -48,19 +49,6 @@ __all__ = [
     "plot_pairs",
     "plot_uncertainty",
 ]
-
-# covariance_type names (scikit-learn's and mclust's) -> the shape family of
-# ``covariances_``.
-_COVARIANCE_KINDS = {
-    "full": "full",
-    "VVV": "full",
-    "tied": "tied",
-    "EEE": "tied",
-    "diag": "diag",
-    "VVI": "diag",
-    "spherical": "spherical",
-    "VII": "spherical",
-}
 
 _DATA_STYLE: dict[str, Any] = {"color": "black", "alpha": 0.3, "s": 10, "linewidths": 0}
 
@@ -275,11 +263,11 @@ def _component_label(k: int, weight: float | None) -> str:
 def dense_covariances(gmm: Any) -> np.ndarray:
     """Covariances of a fitted mixture as full matrices, shape (K, d, d).
 
-    Reads ``covariances_`` in scikit-learn's shape for the model's
-    ``covariance_type``: (K, d, d) for "full", (d, d) for "tied" (repeated for
-    every component), (K, d) for "diag" and (K,) for "spherical" (mclust's
-    names VVV, EEE, VVI and VII are understood too).  Covariances that are
-    already (K, d, d) are accepted from any model; for an unknown
+    Reads ``covariances_`` in the native shape of the model's
+    ``covariance_type`` (:func:`gmmkit.covariance.to_dense`): (K, d, d) for
+    "full" and mclust's names, (d, d) for "tied" (repeated for every
+    component), (K, d) for "diag" and (K,) for "spherical" (mclust's names
+    VVV, EEE, VVI and VII accept these shapes too).  For an unknown
     ``covariance_type`` the shape decides where it is unambiguous.
 
     Parameters
@@ -299,31 +287,7 @@ def dense_covariances(gmm: Any) -> np.ndarray:
             f"means_ must have shape (n_components, n_features); got {means.shape}."
         )
     k, d = means.shape
-    cov = np.array(gmm.covariances_, dtype=np.float64)
-    kind = _COVARIANCE_KINDS.get(str(getattr(gmm, "covariance_type", "")))
-    if cov.shape == (k, d, d):
-        return cov
-    if kind is None:
-        candidates = [
-            name
-            for name, shape in (("tied", (d, d)), ("diag", (k, d)), ("spherical", (k,)))
-            if cov.shape == shape
-        ]
-        kind = candidates[0] if len(candidates) == 1 else None
-    if kind == "tied" and cov.shape == (d, d):
-        return np.repeat(cov[None], k, axis=0)
-    if kind == "diag" and cov.shape == (k, d):
-        out = np.zeros((k, d, d))
-        out[:, np.arange(d), np.arange(d)] = cov
-        return out
-    if kind == "spherical" and cov.shape == (k,):
-        return cov[:, None, None] * np.eye(d)
-    raise InvalidParameterError(
-        f"Cannot read covariances_ of shape {cov.shape} for covariance_type="
-        f"{getattr(gmm, 'covariance_type', None)!r} with {k} components and {d} "
-        f"features; expected ({k}, {d}, {d}) for 'full', ({d}, {d}) for 'tied', "
-        f"({k}, {d}) for 'diag' or ({k},) for 'spherical'."
-    )
+    return to_dense(gmm.covariances_, getattr(gmm, "covariance_type", None), k, d)
 
 
 def _check_components(
