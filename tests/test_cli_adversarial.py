@@ -348,12 +348,17 @@ def test_selection_progress_on_a_terminal_only(files, capsys, monkeypatch):
     assert err.endswith("\r")  # the line is erased at the end
 
 
-def _with_recorded_n_parameters(model, target):
-    """A copy of a model file whose metadata records n_parameters."""
+def _with_recorded_n_parameters(model, target, recorded=True):
+    """A copy of a model file whose metadata records n_parameters (in
+    ``training``), or, with ``recorded=False``, does not record it at all (as
+    files written before format version 2)."""
     with np.load(model, allow_pickle=False) as archive:
         members = {name: archive[name] for name in archive.files}
     meta = json.loads(members["__gmmkit__"].tobytes().decode("utf-8"))
-    meta.setdefault("training", {})["n_parameters"] = 11
+    meta.pop("n_parameters", None)
+    meta.setdefault("training", {}).pop("n_parameters", None)
+    if recorded:
+        meta["training"]["n_parameters"] = 11
     members["__gmmkit__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
     with open(target, "wb") as handle:
         np.savez(handle, **members)
@@ -372,9 +377,10 @@ def test_info_matches_the_loaded_model(files, capsys, tmp_path):
     assert info["covariance_model"] == "VVV" and info["n_iter"] == gm.n_iter_
     np.testing.assert_array_equal(info["means"], gm.means_)
     np.testing.assert_array_equal(info["covariances"], gm.covariances_)
-    recorded = _with_recorded_n_parameters(model, tmp_path / "r.gmm")
-    code, out, _ = run(["info", recorded, "--json"], capsys)
-    assert json.loads(out)["model"]["n_parameters"] == 11
+    for recorded in (True, False):
+        copy = _with_recorded_n_parameters(model, tmp_path / "r.gmm", recorded)
+        code, out, _ = run(["info", copy, "--json"], capsys)
+        assert json.loads(out)["model"]["n_parameters"] == 11
 
 
 @pytest.mark.slow
@@ -384,8 +390,7 @@ def test_info_loads_no_scipy(files, tmp_path, recorded, as_json):
     """Text info never needs the covariance models; --json needs them only
     for files that do not record n_parameters."""
     _, _, model = files
-    if recorded:
-        model = _with_recorded_n_parameters(model, tmp_path / "r.gmm")
+    model = _with_recorded_n_parameters(model, tmp_path / "r.gmm", recorded)
     argv = ["info", str(model)] + (["--json"] if as_json else [])
     script = (
         "import contextlib, io, sys, gmmkit.cli\n"
