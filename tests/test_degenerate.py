@@ -534,3 +534,40 @@ def test_model_selection_in_other_units_picks_the_same_model():
     small = select_model(X * 1e-8)
     assert small.best_params_ == ref.best_params_
     assert np.isfinite(small.table["bic"]).sum() >= np.isfinite(ref.table["bic"]).sum()
+
+
+# ------------------------------- a component collapsing onto one row mid-EM
+def test_spherical_component_collapsing_during_em_goes_on():
+    # scikit-learn #18216: from this start two components take one row each
+    # in the first E-step; with reg_covar=0 their centred variance is exactly
+    # 0.  EM goes on (as scikit-learn's does with its rounding-sized value),
+    # giving the variance eps times its previous value, deterministically.
+    rnd = np.random.RandomState(0)
+    X = rnd.uniform(size=(30, 3))
+    means = X[[0, 1, 2, 3, 4, 5]] + np.array([[0.0], [0.0], [0.1], [0.1], [0.2], [0.3]])
+    precisions = np.array([1e6, 1e6, 500.0, 200.0, 15.0, 85.0])
+    weights = np.array([1, 1, 2, 2, 21, 3]) / 30.0
+    gm = GaussianMixture(
+        6,
+        covariance_type="spherical",
+        reg_covar=0.0,
+        means_init=means,
+        precisions_init=precisions,
+        weights_init=weights,
+        max_iter=1,
+    )
+    with pytest.warns(ConvergenceWarning):
+        gm.fit(X)
+    assert not gm.converged_
+    eps = np.finfo(np.float64).eps
+    np.testing.assert_array_equal(gm.covariances_[:2], eps / precisions[:2])
+    np.testing.assert_array_equal(gm.means_[:2], X[:2])
+    assert np.all(np.isfinite(gm.score_samples(X)))
+
+
+def test_collapse_at_the_start_stays_an_error():
+    # no previous variance to scale: the first M-step refuses as before
+    with pytest.raises(FitError, match=r"^Fitting the mixture model failed"):
+        GaussianMixture(4, covariance_type="diag", reg_covar=0.0, random_state=0).fit(
+            BLOBS[:4]
+        )

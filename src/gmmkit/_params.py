@@ -83,21 +83,32 @@ def check_inits(
     k = est.n_components
     weights = means = precisions = resp = None
     if est.weights_init is not None:
-        weights = check_array_param(
-            "weights_init", est.weights_init, (k,), "one weight per component"
+        weights = _sklearn_shape_message(
+            "weights",
+            "weights_init",
+            est.weights_init,
+            (k,),
+            "one weight per component",
         )
         if (weights < 0).any() or (weights > 1).any():
+            # scikit-learn's sentence verbatim (it prints the minimum as "max
+            # value" and the maximum as "min value"), then the located detail
             raise InvalidParameterError(
+                "The parameter 'weights' should be in the range [0, 1], but got "
+                f"max value {weights.min():.5f}, min value {weights.max():.5f}. "
                 f"weights_init must lie in [0, 1]; got min {weights.min():g}, "
                 f"max {weights.max():g}."
             )
         if not np.isclose(weights.sum(), 1.0, rtol=0, atol=1e-8):
             raise InvalidParameterError(
+                "The parameter 'weights' should be normalized, but got "
+                f"sum(weights) = {weights.sum():.5f}. "
                 f"weights_init must sum to 1; got sum {weights.sum():.10g}. "
                 "Divide by its sum first."
             )
     if est.means_init is not None:
-        means = check_array_param(
+        means = _sklearn_shape_message(
+            "means",
             "means_init",
             est.means_init,
             (k, n_features),
@@ -132,6 +143,31 @@ def check_inits(
                 "be estimated."
             )
     return weights, means, precisions, resp
+
+
+def _sklearn_shape_message(
+    sk_name: str, name: str, value: Any, shape: tuple[int, ...], what: str
+) -> np.ndarray:
+    """:func:`check_array_param` with scikit-learn's sentence for a wrong
+    shape put before gmmkit's (a drop-in keeps scikit-learn's messages)."""
+    try:
+        return check_array_param(name, value, shape, what)
+    except InvalidParameterError as exc:
+        got = np.shape(value) if _has_shape(value) else None
+        if got is None or got == shape:
+            raise
+        raise InvalidParameterError(
+            f"The parameter '{sk_name}' should have the shape of {shape}, but got "
+            f"{got}. {exc}"
+        ) from None
+
+
+def _has_shape(value: Any) -> bool:
+    try:
+        np.shape(value)
+    except ValueError:  # ragged nested sequences
+        return False
+    return True
 
 
 def check_accelerate(

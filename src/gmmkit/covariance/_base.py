@@ -73,6 +73,9 @@ class CovarianceModel(ABC):
 
     #: mclust's three-letter code (volume, shape, orientation).
     name: ClassVar[str]
+    #: What each precision in ``precisions_init`` must be, in scikit-learn's
+    #: words ("positive" for the per-axis arrays of "diag" and "spherical").
+    valid_precision: ClassVar[str] = "symmetric, positive-definite"
     #: scikit-learn's name for the model, if it has one.
     sklearn_name: ClassVar[str | None] = None
     #: "spherical", "diagonal" or "ellipsoidal".
@@ -227,7 +230,10 @@ class CovarianceModel(ABC):
                 f"covariance_type={self.label!r}; it could not be converted ({exc})."
             ) from None
         if arr.shape != expected:
+            # scikit-learn's sentence first (a drop-in keeps its messages)
             raise InvalidParameterError(
+                f"The parameter '{self.label} precision' should have the shape of "
+                f"{expected}, but got {arr.shape}. "
                 f"precisions_init must have shape {expected} for covariance_type="
                 f"{self.label!r} (n_components={n_components}, "
                 f"n_features={n_features}); got shape {arr.shape}."
@@ -241,6 +247,7 @@ class CovarianceModel(ABC):
         bad = self._bad_precisions(arr)
         if bad:
             raise InvalidParameterError(
+                f"'{self.label} precision' should be {self.valid_precision}: "
                 f"precisions_init must hold symmetric positive-definite precisions "
                 f"(positive values for diagonal/spherical models); entry/component "
                 f"{', '.join(map(str, bad))} is not."

@@ -46,6 +46,12 @@ def singular_error(
     which = ", ".join(str(k) for k in components)
     plural = "s" if len(components) > 1 else ""
     return FitError(
+        # scikit-learn's sentence for the same condition first (a drop-in keeps
+        # its messages), then where and what to do
+        "Fitting the mixture model failed because some components have "
+        "ill-defined empirical covariance (for instance caused by singleton or "
+        "collapsed samples). Try to decrease the number of components, increase "
+        "reg_covar, or scale the input data. "
         f"EM cannot continue: the covariance of component{plural} {which} is not "
         "positive definite (its points have collapsed onto a point or a lower-"
         "dimensional subspace, e.g. duplicate rows, a constant column or collinear "
@@ -204,6 +210,32 @@ def positive_factors(variances: np.ndarray, reg_covar: float) -> np.ndarray:
         comps = np.nonzero(bad_rows.reshape(bad_rows.shape[0], -1).any(axis=1))[0]
         raise singular_error([int(k) for k in comps], reg_covar)
     return 1.0 / np.sqrt(variances)
+
+
+def collapsed_variances(
+    variances: np.ndarray, previous: np.ndarray | None
+) -> np.ndarray:
+    """Per-axis variances with those that came out exactly 0 during EM set to
+    ``eps`` times their previous value.
+
+    With ``reg_covar=0`` a component whose responsibilities have concentrated
+    on a single row gets a centred scatter of exactly 0 (its mean *is* that
+    row).  scikit-learn's raw moments leave a rounding-sized positive
+    variance (~1e-16 relative) there and EM goes on (its issue #18216: a
+    spherical fit from a given start must not raise); this gives the same
+    kind of value, deterministically and in the component's own units.  The
+    component is degenerate either way: ``select_model``'s singularity test
+    rejects it as mclust does (its reciprocal condition is ~1e-8 of the
+    previous scale).  Only the M-steps of EM pass ``previous``: at the start
+    (``previous is None``) a zero variance stays an error.
+    """
+    if previous is None:
+        return variances
+    zero = variances == 0.0
+    if not zero.any():
+        return variances
+    old = np.broadcast_to(np.asarray(previous, dtype=np.float64), variances.shape)
+    return np.where(zero, np.finfo(np.float64).eps * old, variances)
 
 
 def reciprocal_condition(dense: np.ndarray, scale: float | None = None) -> np.ndarray:

@@ -24,6 +24,7 @@ from ._decomposed import DecomposedModel
 from ._inner import INNER_MAX_ITER, INNER_TOL, compiled, equal_shape_kernel
 from ._linalg import (
     active_components,
+    collapsed_variances,
     compose,
     decompose_axes,
     diagonal_maha,
@@ -45,6 +46,7 @@ class VVI(CovarianceModel):
     sklearn_name = "diag"
     family = "diagonal"
     moments = "diag"
+    valid_precision = "positive"
     squarem = True
     # Sigma_kjj = (L + S_kjj) / (n_k + nu + m + 2)
     prior_rule = PriorRule(
@@ -58,7 +60,7 @@ class VVI(CovarianceModel):
         return (n_components, n_features)
 
     def covariances_from_scatter(self, nk, scatter, reg_covar, previous=None):
-        return scatter / nk[:, None] + reg_covar
+        return collapsed_variances(scatter / nk[:, None] + reg_covar, previous)
 
     def precisions_cholesky(self, covariances, reg_covar):
         return positive_factors(covariances, reg_covar)

@@ -12,6 +12,7 @@ from .._errors import InvalidParameterError
 from ._base import CovarianceModel, PriorRule
 from ._decomposed import DecomposedModel
 from ._linalg import (
+    collapsed_variances,
     decompose_axes,
     diagonal_maha,
     gaussian_from_maha,
@@ -26,6 +27,7 @@ class VII(CovarianceModel):
     sklearn_name = "spherical"
     family = "spherical"
     moments = "diag"
+    valid_precision = "positive"
     squarem = True
     # sigma_k^2 = (L + tr S_k) / (n_k d + nu + d m + 2)
     prior_rule = PriorRule(
@@ -39,7 +41,8 @@ class VII(CovarianceModel):
         return (n_components,)
 
     def covariances_from_scatter(self, nk, scatter, reg_covar, previous=None):
-        return scatter.mean(axis=1) / nk + reg_covar
+        variances = scatter.mean(axis=1) / nk + reg_covar
+        return collapsed_variances(variances, previous)
 
     def precisions_cholesky(self, covariances, reg_covar):
         return positive_factors(covariances, reg_covar)
