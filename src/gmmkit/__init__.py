@@ -27,6 +27,7 @@ from ._version import __version__
 
 if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._engine import FitProgress
+    from ._imputer import GaussianMixtureImputer
     from ._prior import ConjugatePrior
     from .covariance import COVARIANCE_TYPES
     from .mixture import GaussianMixture
@@ -49,6 +50,7 @@ _LAZY = {
     "DataSource": "sources",
     "FitProgress": "_engine",
     "GaussianMixture": "mixture",
+    "GaussianMixtureImputer": "_imputer",
     "IterableSource": "sources",
     "MemmapSource": "sources",
     "ParquetSource": "sources",
@@ -84,6 +86,7 @@ __all__ = [
     "FitProgress",
     "GMMError",
     "GaussianMixture",
+    "GaussianMixtureImputer",
     "InvalidParameterError",
     "IterableSource",
     "MemmapSource",

@@ -100,8 +100,7 @@ def initial_params(
     elif weights is not None and means is not None and precisions is not None:
         start = Params(weights, means, np.empty(0), np.empty(0))
     elif (
-        not isinstance(source, ArraySource)
-        or source.n_samples > SAMPLED_INIT_THRESHOLD
+        not isinstance(source, ArraySource) or source.n_samples > SAMPLED_INIT_THRESHOLD
     ):
         # streamed or very long data: start from a sample (see sampled_start)
         start = sampled_start(
@@ -109,9 +108,7 @@ def initial_params(
         )
     else:
         resp_of = initial_resp(opts.init_params, source, k, random_state)
-        start = params_from_resp(
-            source, model, resp_of, k, opts.reg_covar, prior=prior
-        )
+        start = params_from_resp(source, model, resp_of, k, opts.reg_covar, prior=prior)
     if weights is not None:
         start.weights = weights
     if means is not None:
@@ -209,17 +206,24 @@ def fit_em(
     prior: ResolvedPrior | None = None,
     warm: tuple[Params, float] | None = None,
     want_labels: bool = False,
+    start_source: DataSource | None = None,
 ) -> FitOutcome:
     """``n_init`` EM runs (one from ``warm = (params, bound)`` if given), the
     best kept, then a final pass: the log-likelihood of the fitted parameters
-    (and the labels of ``fit_predict``, read as ``predict`` reads rows)."""
+    (and the labels of ``fit_predict``, read as ``predict`` reads rows).
+
+    The starts are computed from ``start_source`` when given (the rows with
+    missing values filled in, under ``nan_policy="marginalize"``), else from
+    ``source``."""
     em_source = source.for_em() if opts.dtype == "auto" else source
     best: EMResult | None = None
     for init in range(1 if warm is not None else opts.n_init):
         if warm is not None:
             params, start_bound = warm
         else:
-            params = initial_params(source, model, inits, opts, random_state, prior)
+            params = initial_params(
+                start_source or source, model, inits, opts, random_state, prior
+            )
             start_bound = -np.inf
         if opts.verbose:
             logger.info("initialisation %d", init)
@@ -255,11 +259,13 @@ def online_update(
     params: Params,
     state: OnlineState | None,
     opts: FitOptions,
+    missing: bool = False,
 ) -> tuple[Params, OnlineState, float]:
     """One ``partial_fit`` batch: the first update from ``params`` when there
-    is no running state yet, a blended stepwise-EM update otherwise."""
+    is no running state yet, a blended stepwise-EM update otherwise
+    (``missing``: NaN entries of X are missing values)."""
     if state is None:
-        return first_update(X, w, model, params, opts.reg_covar)
+        return first_update(X, w, model, params, opts.reg_covar, missing)
     new, mean_ll = update(
         X,
         w,
@@ -269,5 +275,6 @@ def online_update(
         opts.reg_covar,
         float(opts.step_decay),
         float(opts.step_offset),
+        missing,
     )
     return new, state, mean_ll

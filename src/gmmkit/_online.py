@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _missing
 from ._engine import Step, m_step
 from ._stats import Params, SuffStats, check_loglik, estep_stats
 from .covariance import CovarianceModel
@@ -127,15 +128,30 @@ def step_size(t: int, decay: float, offset: float) -> float:
     return float((t + offset) ** (-decay))
 
 
+def _batch_stats(
+    X: np.ndarray,
+    w: np.ndarray,
+    model: CovarianceModel,
+    params: Params,
+    missing: bool,
+) -> SuffStats:
+    """The E-step statistics of one batch (missing values marginalised
+    when ``missing``)."""
+    estep = _missing.estep_stats if missing else estep_stats
+    return estep([(0, X, w)], model, params)
+
+
 def first_update(
     X: np.ndarray,
     w: np.ndarray,
     model: CovarianceModel,
     params: Params,
     reg_covar: float,
+    missing: bool = False,
 ) -> tuple[Params, OnlineState, float]:
-    """Statistics of the first batch under the starting parameters (eta = 1)."""
-    stats = estep_stats([(0, X, w)], model, params)
+    """Statistics of the first batch under the starting parameters (eta = 1);
+    ``missing``: NaN entries are missing values."""
+    stats = _batch_stats(X, w, model, params, missing)
     check_loglik(stats.loglik)
     state = OnlineState.from_stats(stats.recentred(params.means))
     new = m_step(model, state.as_stats(), reg_covar, params)
@@ -151,10 +167,11 @@ def update(
     reg_covar: float,
     decay: float,
     offset: float,
+    missing: bool = False,
 ) -> tuple[Params, float]:
     """One stepwise-EM update from a batch; returns the new parameters and
     the batch's mean log-likelihood under the parameters before the update."""
-    stats = estep_stats([(0, X, w)], model, params)
+    stats = _batch_stats(X, w, model, params, missing)
     check_loglik(stats.loglik)
     state.blend(stats, step_size(state.n_updates + 1, decay, offset))
     new = m_step(model, state.as_stats(), reg_covar, params)
@@ -187,10 +204,20 @@ def minibatch_steps(
             if not w.any():
                 continue
             if state is None:
-                params, state, mean_ll = first_update(X, w, model, params, reg_covar)
+                params, state, mean_ll = first_update(
+                    X, w, model, params, reg_covar, source.marginalize
+                )
             else:
                 params, mean_ll = update(
-                    X, w, model, params, state, reg_covar, decay, offset
+                    X,
+                    w,
+                    model,
+                    params,
+                    state,
+                    reg_covar,
+                    decay,
+                    offset,
+                    source.marginalize,
                 )
             batch_weight = float(w.sum())
             total += mean_ll * batch_weight

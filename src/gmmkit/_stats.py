@@ -42,6 +42,7 @@ def count_guard(weight: float, rows: int) -> float:
     """The ``10 eps`` added to each count, scaled by the mean row weight."""
     return _NK_EPS * (weight / rows if rows > 0 and weight > 0 else 1.0)
 
+
 #: A source of chunks: iterating it yields (first_row, X_chunk, w_chunk).
 Chunks = Iterable[tuple[int, np.ndarray, np.ndarray]]
 

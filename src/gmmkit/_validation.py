@@ -211,15 +211,25 @@ def _value_error_message(X: Any, text: str) -> str:
     return f"X must be {_EXPECTED}; it could not be used ({first_line})."
 
 
-def check_finite(X: np.ndarray, name: str = "X") -> None:
-    """Raise DataError naming the first NaN/inf cell, or a value too large to use."""
+def check_finite(X: np.ndarray, name: str = "X", allow_nan: bool = False) -> None:
+    """Raise DataError naming the first NaN/inf cell, or a value too large to use.
+
+    With ``allow_nan`` NaN entries pass (missing values under
+    ``nan_policy="marginalize"``); infinities never do.
+    """
     # max/min propagate NaN and need no temporary copy of X (which may be a
     # large memory-mapped array)
     hi, lo = (float(np.max(X)), float(np.min(X))) if X.size else (0.0, 0.0)
+    if allow_nan and (np.isnan(hi) or np.isnan(lo)):
+        # NaN is a missing value: the range of the other entries
+        hi = float(np.fmax.reduce(X, axis=None, initial=0.0))
+        lo = float(np.fmin.reduce(X, axis=None, initial=0.0))
     limit = _MAX_ABS.get(X.dtype, _MAX_ABS[np.dtype(np.float64)])
     if np.isfinite(hi) and np.isfinite(lo) and max(hi, -lo) <= limit:
         return
     finite = np.isfinite(X)
+    if allow_nan:
+        finite |= np.isnan(X)
     if not finite.all():
         bad = np.argwhere(~finite)
         i, j = (int(v) for v in bad[0])
@@ -229,9 +239,18 @@ def check_finite(X: np.ndarray, name: str = "X") -> None:
             f"{name} contains {kind} at row {i}, column {j} ({len(bad)} non-finite "
             f"value{'s' if len(bad) > 1 else ''} in total; NaN/inf are not "
             "allowed). Remove those rows or impute the missing values (e.g. with "
-            "sklearn.impute.SimpleImputer) first."
+            "sklearn.impute.SimpleImputer) first"
+            + (
+                "."
+                if allow_nan
+                else "; GaussianMixture(nan_policy='marginalize') fits with "
+                "missing values (NaN), marginalising them exactly."
+            )
         )
-    i, j = (int(v) for v in np.unravel_index(np.argmax(np.abs(X)), X.shape))
+    absx = np.abs(X)
+    if allow_nan:
+        absx = np.nan_to_num(absx, nan=0.0)
+    i, j = (int(v) for v in np.unravel_index(np.argmax(absx), X.shape))
     hint = " or convert X to float64" if X.dtype == np.float32 else ""
     raise DataError(
         f"{name} holds {float(X[i, j]):g} at row {i}, column {j}, too large in "
@@ -241,8 +260,11 @@ def check_finite(X: np.ndarray, name: str = "X") -> None:
     )
 
 
-def check_X(estimator: Any, X: Any, *, reset: bool) -> np.ndarray:
-    """Validate X as a finite float32/float64 2-D array (sets n_features_in_)."""
+def check_X(
+    estimator: Any, X: Any, *, reset: bool, allow_nan: bool = False
+) -> np.ndarray:
+    """Validate X as a finite float32/float64 2-D array (sets n_features_in_);
+    with ``allow_nan`` NaN entries (missing values) pass."""
     _pre_check(X)
     try:
         arr = validate_data(
@@ -267,7 +289,7 @@ def check_X(estimator: Any, X: Any, *, reset: bool) -> np.ndarray:
             f"X holds a number too large for float64; X must be {_EXPECTED}."
         )
         raise DataError(problem) from None
-    check_finite(arr)
+    check_finite(arr, allow_nan=allow_nan)
     return arr
 
 

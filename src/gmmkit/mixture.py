@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from . import _kernels
+from . import _kernels, _missing
 from ._dask import DaskSource, lazy_scores
 from ._errors import DataError, InvalidParameterError
 from ._fit import FitOptions, fit_em, initial_params, online_update
@@ -25,11 +25,15 @@ from ._params import check_inits, check_params
 from ._prior import ConjugatePrior, ResolvedPrior, check_prior, resolve_prior
 from ._stats import Params, information_criteria, score_chunks, score_rows
 from ._summary import components_html
-from ._validation import check_int, check_sample_weight, check_X
+from ._validation import check_choice, check_int, check_sample_weight, check_X
 from .covariance import CovarianceModel, get_model
-from .sources import ArraySource, DataSource, as_stream, auto_chunk_size
+from .sources import ArraySource, DataSource, as_stream, auto_chunk_size, mean_filled
+
+#: Values of ``nan_policy``.
+NAN_POLICIES = ("raise", "marginalize")
 
 logger = logging.getLogger("gmmkit")
+
 
 class GaussianMixture(DensityMixin, BaseEstimator):
     """Gaussian mixture model fitted by expectation-maximisation.
@@ -157,6 +161,23 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         (``init``, ``n_iter``, ``lower_bound``, ``change``): the public hook
         for progress bars and monitoring (the command line uses it).
         Exceptions it raises stop the fit.
+    nan_policy : {"raise", "marginalize"}, default="raise"
+        What NaN in X means.  ``"raise"``: an error naming the row and
+        column.  ``"marginalize"``: a missing value (missing at random); EM
+        then maximises the likelihood of the observed values exactly
+        (Ghahramani & Jordan 1994): each row's responsibilities come from
+        the density of its observed coordinates, and its missing ones enter
+        the statistics through their conditional means and covariances given
+        the observed ones (see :mod:`gmmkit._missing`), for every covariance
+        model, with sample weights, priors, chunked, streamed and Dask data.
+        The starts (``init_params``, ``resp_init``) and the default prior's
+        data mean and scale are computed from the rows with each NaN
+        replaced by its column's observed mean.  ``score_samples``,
+        ``score``, ``bic``, ``aic``, ``icl``, ``predict`` and
+        ``predict_proba`` use each row's observed coordinates, and
+        ``log_likelihood_history_`` is the observed-data log-likelihood.  A
+        row with no observed value is an error naming it.  Infinite values
+        are errors under both policies.  See also :meth:`impute`.
 
     Attributes
     ----------
@@ -241,6 +262,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         dtype: str = "auto",
         accelerate: str | None = None,
         callback: Any = None,
+        nan_policy: str = "raise",
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -266,10 +288,22 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.dtype = dtype
         self.accelerate = accelerate
         self.callback = callback
+        self.nan_policy = nan_policy
 
     def _check_params(self) -> CovarianceModel:
         """Validate the constructor's parameters; the covariance model."""
-        return check_params(self)
+        model = check_params(self)
+        check_choice(type(self).__name__, "nan_policy", self.nan_policy, NAN_POLICIES)
+        return model
+
+    def _marginalize(self) -> bool:
+        """True when NaN entries are missing values (``nan_policy``)."""
+        return getattr(self, "nan_policy", "raise") == "marginalize"
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self._marginalize()
+        return tags
 
     # --------------------------------------------------------------------- fit
     def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> GaussianMixture:
@@ -328,7 +362,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         inits = check_inits(self, model, n_samples, n_features, sw)
         self.__dict__.pop("online_state_", None)
-        prior = self._resolve_prior(model, source, n_features)
+        # missing values: starts and the prior's data moments from the rows
+        # with each NaN replaced by its column's observed mean
+        start_source = mean_filled(source) if source.marginalize else source
+        prior = self._resolve_prior(model, start_source, n_features)
         if self.verbose:
             _ensure_visible()
         warm = None
@@ -344,6 +381,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             prior=prior,
             warm=warm,
             want_labels=want_labels,
+            start_source=start_source,
         )
         best = outcome.result
         if not best.converged and self.max_iter > 0:
@@ -388,11 +426,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         chunks, Dask), anything else validated whole as an in-memory array.
         Sets ``n_features_in_`` and ``feature_names_in_``."""
         stream = _stream_source(X)
+        marginalize = self._marginalize()
         if stream is None:
-            X = check_X(self, X, reset=True)
+            X = check_X(self, X, reset=True, allow_nan=marginalize)
             sw = check_sample_weight(sample_weight, X.shape[0])
             source: DataSource = ArraySource(X, sw, 1)
         else:
+            if marginalize:
+                stream = stream.marginalizing()
             if sample_weight is not None:
                 raise InvalidParameterError(
                     "sample_weight is only supported for in-memory arrays; got "
@@ -410,6 +451,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             or self.chunk_size
             or auto_chunk_size(self.n_components, source.n_features, model.moments)
         )
+        if marginalize and not source.marginalize:
+            source = source.marginalizing()
         return source.with_chunk_size(chunk)
 
     def partial_fit(
@@ -454,7 +497,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         model = self._check_params()
         state = getattr(self, "online_state_", None)
         fitted = hasattr(self, "means_")
-        X = check_X(self, X, reset=not fitted)
+        marginalize = self._marginalize()
+        X = check_X(self, X, reset=not fitted, allow_nan=marginalize)
         n_samples, n_features = X.shape
         sw = check_sample_weight(sample_weight, n_samples)
         w = np.ones(n_samples) if sw is None else sw
@@ -480,15 +524,20 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             chunk = self.chunk_size or auto_chunk_size(
                 self.n_components, n_features, model.moments
             )
+            batch: DataSource = ArraySource(X, sw, chunk)
+            if marginalize:
+                batch = mean_filled(batch.marginalizing())
             params = initial_params(
-                ArraySource(X, sw, chunk),
+                batch,
                 model,
                 inits,
                 opts,
                 check_random_state(self.random_state),
             )
             self.lower_bounds_ = []
-        params, state, mean_ll = online_update(X, w, model, params, state, opts)
+        params, state, mean_ll = online_update(
+            X, w, model, params, state, opts, missing=marginalize
+        )
         self.online_state_ = state
         self._store_fitted(model, params)
         self.converged_ = False
@@ -563,17 +612,30 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return get_model(getattr(self, "_fitted_covariance_type", self.covariance_type))
 
     def _scores(
-        self, X: Any, scorer: Any = score_chunks
+        self, X: Any, what: str = "chunks"
     ) -> tuple[int, Iterator[tuple[int, np.ndarray, np.ndarray]]]:
-        """``(n_samples, scorer(chunks of X, model, params))``.
+        """``(n_samples, scores of the chunks of X)``.
 
-        ``scorer`` is :func:`score_chunks` (log-densities per component) or
-        :func:`score_rows` (per-row log-density and label only).
+        ``what`` is "chunks" (:func:`score_chunks`: log-densities per
+        component), "rows" (:func:`score_rows`: per-row log-density and
+        label) or "density" (score_rows without labels); under
+        ``nan_policy="marginalize"`` their :mod:`gmmkit._missing` versions,
+        which use each row's observed coordinates.
         """
         check_is_fitted(self)
+        marginalize = self._marginalize()
+        module: Any = _missing if marginalize else None
+        scorer: Any
+        if what == "chunks":
+            scorer = score_chunks if module is None else module.score_chunks
+        else:
+            rows = score_rows if module is None else module.score_rows
+            scorer = partial(rows, labels=what == "rows")
         stream = as_stream(X)
         model = self._model()
         if stream is not None:  # memory-mapped file, callable of chunks, ...
+            if marginalize:
+                stream = stream.marginalizing()
             d = self.means_.shape[1]
             if stream.n_features != d:
                 raise DataError(
@@ -585,7 +647,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             return stream.n_samples, scorer(
                 stream.with_chunk_size(chunk), model, self._fitted_params()
             )
-        X = check_X(self, X, reset=False)
+        X = check_X(self, X, reset=False, allow_nan=marginalize)
         chunk = self.chunk_size or auto_chunk_size(
             self.n_components, X.shape[1], model.moments
         )
@@ -608,7 +670,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         if _is_dask(X):  # a lazy dask array, computed blockwise
             return self._lazy_scores(X, "score_samples")
-        n, chunks = self._scores(X, partial(score_rows, labels=False))
+        n, chunks = self._scores(X, "density")
         out = np.empty(n)
         for start, log_norm, _ in chunks:
             out[start : start + log_norm.shape[0]] = log_norm
@@ -649,10 +711,58 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         if _is_dask(X):  # a lazy dask array, computed blockwise
             return self._lazy_scores(X, "predict")
-        n, chunks = self._scores(X, score_rows)
+        n, chunks = self._scores(X, "rows")
         out = np.empty(n, dtype=np.intp)
         for start, _, labels in chunks:
             out[start : start + labels.shape[0]] = labels
+        return out
+
+    def impute(
+        self, X: Any, method: str = "mean", random_state: Any = None
+    ) -> np.ndarray:
+        """X with every NaN replaced under the fitted mixture.
+
+        Works whatever ``nan_policy`` the model was fitted with.  Each row's
+        missing coordinates ``m`` are filled given its observed ones ``o``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            NaN marks a missing value; a row with no observed value is a
+            DataError naming it.
+        method : {"mean", "sample"}, default="mean"
+            ``"mean"``: the conditional mean ``E[x_m | x_o] = sum_k P(k | x_o)
+            (mu_km + Sigma_kmo Sigma_koo^{-1} (x_o - mu_ko))`` (the
+            posterior-weighted mixture of the components' conditional
+            means).  ``"sample"``: one draw from ``p(x_m | x_o)`` (a
+            component drawn from ``P(k | x_o)``, then its conditional
+            Gaussian).
+        random_state : int, RandomState or None
+            For ``"sample"``; defaults to the estimator's ``random_state``.
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n_samples, n_features)
+            float64; observed values unchanged.
+        """
+        check_is_fitted(self)
+        check_choice("impute", "method", method, ("mean", "sample"))
+        X = check_X(self, X, reset=False, allow_nan=True)
+        rng = None
+        if method == "sample":
+            rng = check_random_state(
+                self.random_state if random_state is None else random_state
+            )
+        model, params = self._model(), self._fitted_params()
+        chunk = self.chunk_size or auto_chunk_size(
+            self.n_components, X.shape[1], model.moments
+        )
+        out = np.empty(X.shape, dtype=np.float64)
+        for start in range(0, X.shape[0], chunk):
+            stop = min(start + chunk, X.shape[0])
+            out[start:stop] = _missing.impute_rows(
+                X[start:stop], model, params, method, rng, start
+            )
         return out
 
     def sample(
@@ -762,7 +872,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 loglik += float(log_norm.sum())
                 log_map += float((log_prob.max(axis=1) - log_norm).sum())
         else:
-            n, rows = self._scores(X, partial(score_rows, labels=False))
+            n, rows = self._scores(X, "density")
             for _, log_norm, _ in rows:
                 loglik += float(log_norm.sum())
         bic, aic, icl = information_criteria(loglik, self.n_parameters(), n, log_map)

@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _kernels
+from . import _kernels, _missing
 from ._errors import DataError, require
 from ._stats import Params, SuffStats, check_loglik, estep_stats, score_rows
 from ._table import CSVFile
@@ -86,6 +86,9 @@ class DataSource(ABC):
     description: str = "the data"
     #: Names of the columns, where the source knows them (None otherwise).
     feature_names: list[str] | None = None
+    #: NaN entries are missing values, marginalised by the E-step and the
+    #: scores (``nan_policy="marginalize"``); False: NaN is an error.
+    marginalize: bool = False
 
     @property
     @abstractmethod
@@ -111,8 +114,17 @@ class DataSource(ABC):
         float32); by default the rows as they are."""
         return self
 
+    def marginalizing(self) -> DataSource:
+        """A copy of this source whose NaN entries are missing values
+        (``nan_policy="marginalize"``)."""
+        out = copy.copy(self)
+        out.marginalize = True
+        return out
+
     def estep(self, model: CovarianceModel, params: Params) -> SuffStats:
         """The E-step's statistics of all rows under ``params``."""
+        if self.marginalize:
+            return _missing.estep_stats(self, model, params)
         return estep_stats(self, model, params)
 
     def map_reduce_stats(
@@ -127,9 +139,7 @@ class DataSource(ABC):
             raise DataError(f"{self.description} holds no rows.")
         return total
 
-    def sample_rows(
-        self, size: int, random_state: np.random.RandomState
-    ) -> np.ndarray:
+    def sample_rows(self, size: int, random_state: np.random.RandomState) -> np.ndarray:
         """``size`` rows drawn in one pass (weighted by ``sample_weight``)."""
         X, _, _ = reservoir_sample(self, size, random_state)
         return X.astype(np.float64, copy=False)
@@ -141,7 +151,8 @@ class DataSource(ABC):
         total = 0.0
         labels = np.empty(self.n_samples, dtype=np.intp) if want_labels else None
         weights = self.sample_weight
-        for start, log_norm, best in score_rows(self, model, params, want_labels):
+        scorer = _missing.score_rows if self.marginalize else score_rows
+        for start, log_norm, best in scorer(self, model, params, want_labels):
             stop = start + log_norm.shape[0]
             if weights is None:
                 total += float(log_norm.sum())
@@ -194,7 +205,9 @@ class ArraySource(DataSource):
     def for_em(self) -> ArraySource:
         """float32 arrays are read as float32 (see :class:`Float32Rows`)."""
         if self.X.dtype == np.float32 and type(self) is ArraySource:
-            return Float32Rows(self.X, self.sample_weight, self.chunk_size)
+            out = Float32Rows(self.X, self.sample_weight, self.chunk_size)
+            out.marginalize = self.marginalize
+            return out
         return self
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
@@ -208,6 +221,76 @@ class ArraySource(DataSource):
             else:
                 w = np.asarray(self.sample_weight[start:stop], dtype=np.float64)
             yield start, X, w
+
+
+def observed_means(source: DataSource) -> np.ndarray:
+    """Weighted mean of each column's observed (non-NaN) values, one pass.
+
+    A row with no observed value, or a column with none (of positive
+    weight), is a DataError naming it.
+    """
+    d = source.n_features
+    sums, counts = np.zeros(d), np.zeros(d)
+    for start, X, w in source:
+        mask = np.isnan(X)
+        rows = np.nonzero(mask.any(axis=1))[0]
+        if rows.size:
+            _missing.check_observed(mask[rows], rows, start)
+        sums += w @ np.where(mask, 0.0, X)
+        counts += w @ ~mask
+    empty = np.nonzero(~(counts > 0))[0]
+    if empty.size:
+        raise DataError(
+            f"column {int(empty[0])} of {source.description} has no observed value "
+            "(every row is NaN there, or has weight 0); "
+            "nan_policy='marginalize' needs some observed values in every column. "
+            "Drop that column."
+        )
+    return sums / counts
+
+
+class MeanFilled(DataSource):
+    """The rows of a source with every NaN replaced by its column's observed
+    mean: what the starts of ``nan_policy="marginalize"`` are computed from
+    (k-means and the first M-step on mean-imputed rows; EM itself then
+    reads the rows with their missing values).
+    """
+
+    def __init__(self, source: DataSource, means: np.ndarray) -> None:
+        self.source = source
+        self.means = np.asarray(means, dtype=np.float64)
+        self.sample_weight = source.sample_weight
+        self.description = source.description
+        self.feature_names = source.feature_names
+
+    @property
+    def n_samples(self) -> int:
+        return self.source.n_samples
+
+    @property
+    def n_features(self) -> int:
+        return self.source.n_features
+
+    def with_chunk_size(self, chunk_size: int) -> MeanFilled:
+        return MeanFilled(self.source.with_chunk_size(chunk_size), self.means)
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        for start, X, w in self.source:
+            mask = np.isnan(X)
+            yield start, (np.where(mask, self.means, X) if mask.any() else X), w
+
+
+def mean_filled(source: DataSource) -> DataSource:
+    """``source`` (which may hold NaN) with each NaN replaced by its
+    column's observed mean; an in-memory array becomes a filled in-memory
+    array, so the starts take the same path as for complete arrays."""
+    means = observed_means(source)
+    if type(source) in (ArraySource, Float32Rows):
+        assert isinstance(source, ArraySource)
+        X = np.asarray(source.X)
+        filled = np.where(np.isnan(X), means, X)
+        return ArraySource(filled, source.sample_weight, source.chunk_size)
+    return MeanFilled(source, means)
 
 
 class Float32Rows(ArraySource):
@@ -253,11 +336,13 @@ def check_chunk(
     n_features: int | None,
     what: str,
     keep_float32: bool = False,
+    allow_nan: bool = False,
 ) -> np.ndarray:
     """Convert one chunk to a finite 2-D array or raise a located error.
 
     The chunk becomes float64, except that with ``keep_float32`` a float32
-    chunk stays float32.
+    chunk stays float32.  With ``allow_nan`` NaN entries pass (missing
+    values under ``nan_policy="marginalize"``); infinities never do.
 
     Parameters
     ----------
@@ -294,8 +379,12 @@ def check_chunk(
         )
     if X.size:
         hi, lo = float(np.max(X)), float(np.min(X))
+        if allow_nan and (np.isnan(hi) or np.isnan(lo)):
+            # NaN is a missing value here: the range of the other entries
+            hi = float(np.fmax.reduce(X, axis=None, initial=0.0))
+            lo = float(np.fmin.reduce(X, axis=None, initial=0.0))
         if not (np.isfinite(hi) and np.isfinite(lo) and max(hi, -lo) <= _MAX_ABS):
-            finite = np.isfinite(X)
+            finite = np.isfinite(X) | (np.isnan(X) if allow_nan else False)
             if not finite.all():
                 i, j = (int(v) for v in np.argwhere(~finite)[0])
                 value = X[i, j]
@@ -303,9 +392,18 @@ def check_chunk(
                 raise _data_error(
                     f"{what} contains {kind} at row {start + i}, column {j} "
                     "(NaN/inf are not allowed). Remove those rows or impute the "
-                    "missing values first."
+                    "missing values first"
+                    + (
+                        "."
+                        if allow_nan
+                        else "; GaussianMixture(nan_policy='marginalize') fits "
+                        "with missing values (NaN), marginalising them exactly."
+                    )
                 )
-            i, j = (int(v) for v in np.unravel_index(np.argmax(np.abs(X)), X.shape))
+            absx = np.abs(X)
+            if allow_nan:
+                absx = np.nan_to_num(absx, nan=0.0)
+            i, j = (int(v) for v in np.unravel_index(np.argmax(absx), X.shape))
             raise _data_error(
                 f"{what} holds {X[i, j]:g} at row {start + i}, column {j}, too "
                 f"large in magnitude (|x| must be <= {_MAX_ABS:.3g}); rescale the "
@@ -355,7 +453,12 @@ class StreamSource(DataSource):
         start = 0
         for raw in self._raw_chunks():
             X = check_chunk(
-                raw, start, self._n_features, self.description, self.keep_float32
+                raw,
+                start,
+                self._n_features,
+                self.description,
+                self.keep_float32,
+                self.marginalize,
             )
             if self._n_features is None:
                 self._n_features = int(X.shape[1])
