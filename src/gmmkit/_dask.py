@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _missing
 from ._errors import DataError, require
 from ._stats import Params, SuffStats, estep_stats, score_chunks, score_rows
 from .covariance import CovarianceModel
@@ -77,8 +78,9 @@ def _block_stats(
     block: np.ndarray,
     start: int,
     n_features: int,
+    allow_nan: bool = False,
 ) -> SuffStats:
-    X = check_chunk(block, start, n_features, _WHAT)
+    X = check_chunk(block, start, n_features, _WHAT, allow_nan=allow_nan)
     return stats_of(X, np.ones(X.shape[0]))
 
 
@@ -92,12 +94,16 @@ def _sum_stats(*parts: SuffStats) -> SuffStats:
 class _EStep:
     """``(X, w) -> estep statistics`` for fixed parameters (picklable)."""
 
-    def __init__(self, model: CovarianceModel, params: Params) -> None:
+    def __init__(
+        self, model: CovarianceModel, params: Params, missing: bool = False
+    ) -> None:
         self.model = model
         self.params = params
+        self.missing = missing
 
     def __call__(self, X: np.ndarray, w: np.ndarray) -> SuffStats:
-        return estep_stats([(0, X, w)], self.model, self.params)
+        estep = _missing.estep_stats if self.missing else estep_stats
+        return estep([(0, X, w)], self.model, self.params)
 
 
 class DaskSource(DataSource):
@@ -136,7 +142,13 @@ class DaskSource(DataSource):
     def __iter__(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         """Blocks computed one by one on the client (used only by resp_init)."""
         for start, block in zip(self._starts, self.X.to_delayed().ravel()):
-            X = check_chunk(block.compute(), int(start), self.n_features, _WHAT)
+            X = check_chunk(
+                block.compute(),
+                int(start),
+                self.n_features,
+                _WHAT,
+                allow_nan=self.marginalize,
+            )
             yield int(start), X, np.ones(X.shape[0])
 
     def map_reduce_stats(
@@ -147,7 +159,9 @@ class DaskSource(DataSource):
 
         d = self.n_features
         parts = [
-            dask.delayed(_block_stats, pure=False)(stats_of, block, int(start), d)
+            dask.delayed(_block_stats, pure=False)(
+                stats_of, block, int(start), d, self.marginalize
+            )
             for start, block in zip(self._starts, self.X.to_delayed().ravel())
         ]
         while len(parts) > 1:
@@ -160,14 +174,20 @@ class DaskSource(DataSource):
 
     def estep(self, model: CovarianceModel, params: Params) -> SuffStats:
         """One E-step: blockwise statistics plus a tree reduction."""
-        return self.map_reduce_stats(_EStep(model, params))
+        return self.map_reduce_stats(_EStep(model, params, self.marginalize))
 
     def sample_rows(self, size: int, random_state: np.random.RandomState) -> np.ndarray:
         """``size`` rows drawn uniformly without replacement (one gather)."""
         n = self.n_samples
         index = np.sort(random_state.choice(n, size=min(size, n), replace=False))
         rows = np.asarray(self.X[index].compute())
-        return check_chunk(rows, 0, self.n_features, _WHAT + " (a sample of it)")
+        return check_chunk(
+            rows,
+            0,
+            self.n_features,
+            _WHAT + " (a sample of it)",
+            allow_nan=self.marginalize,
+        )
 
     def final_pass(
         self, model: CovarianceModel, params: Params, want_labels: bool
@@ -182,6 +202,7 @@ class DaskSource(DataSource):
                     model,
                     params,
                     "predict",
+                    self.marginalize,
                     drop_axis=1,
                     dtype=np.intp,
                 ).compute()
@@ -190,19 +211,30 @@ class DaskSource(DataSource):
 
 
 def _block_scores(
-    block: np.ndarray, model: CovarianceModel, params: Params, what: str
+    block: np.ndarray,
+    model: CovarianceModel,
+    params: Params,
+    what: str,
+    missing: bool = False,
 ) -> np.ndarray:
     X = np.asarray(block, dtype=np.float64)
     chunk = [(0, X, np.ones(X.shape[0]))]
     if what == "predict_proba":
-        ((_, log_prob, log_norm),) = score_chunks(chunk, model, params)
+        chunks = _missing.score_chunks if missing else score_chunks
+        ((_, log_prob, log_norm),) = chunks(chunk, model, params)
         return np.exp(log_prob - log_norm[:, None])
-    ((_, log_norm, labels),) = score_rows(chunk, model, params, what == "predict")
+    rows = _missing.score_rows if missing else score_rows
+    ((_, log_norm, labels),) = rows(chunk, model, params, what == "predict")
     return np.asarray(labels, dtype=np.intp) if what == "predict" else log_norm
 
 
 def lazy_scores(
-    X: Any, model: CovarianceModel, params: Params, n_features: int, what: str
+    X: Any,
+    model: CovarianceModel,
+    params: Params,
+    n_features: int,
+    what: str,
+    missing: bool = False,
 ) -> Any:
     """``predict`` / ``predict_proba`` / ``score_samples`` as a lazy dask array.
 
@@ -223,8 +255,11 @@ def lazy_scores(
             model,
             params,
             what,
+            missing,
             chunks=(X.chunks[0], (k,)),
             dtype=np.float64,
         )
     dtype = np.intp if what == "predict" else np.float64
-    return X.map_blocks(_block_scores, model, params, what, drop_axis=1, dtype=dtype)
+    return X.map_blocks(
+        _block_scores, model, params, what, missing, drop_axis=1, dtype=dtype
+    )

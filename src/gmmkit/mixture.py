@@ -658,7 +658,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     def _lazy_scores(self, X: Any, what: str) -> Any:
         check_is_fitted(self)
         return lazy_scores(
-            X, self._model(), self._fitted_params(), self.means_.shape[1], what
+            X,
+            self._model(),
+            self._fitted_params(),
+            self.means_.shape[1],
+            what,
+            self._marginalize(),
         )
 
     def score_samples(self, X: Any) -> np.ndarray:
