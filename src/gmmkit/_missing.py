@@ -129,6 +129,8 @@ def observed_log_prob(
 def _observed_log_prob(ctx: _Model, X: np.ndarray, start: int) -> np.ndarray:
     mask = np.isnan(X)
     check_observed(mask, np.arange(X.shape[0]), start)
+    if _kernels.available() and X.shape[0]:
+        return _observed_log_prob_compiled(X, ctx.model, ctx.params)
     out = np.empty((X.shape[0], ctx.means.shape[0]))
     for missing, rows in patterns(mask):
         cond, _ = ctx.conditional(X[rows], missing, with_rest=False)
@@ -325,7 +327,7 @@ def _compiled_rows():  # pragma: no cover - compiled; tested through estep_stats
     log_2pi = float(np.log(2.0 * np.pi))
 
     @numba.njit(cache=True, nogil=True)
-    def rows(X, w, means, prec, log_det_prec, log_w, E, rw, log_norm, cacc):
+    def rows(X, w, means, prec, log_det_prec, log_w, E, rw, log_norm, cacc, lpo):
         n, d = X.shape
         k_comp = means.shape[0]
         miss = np.empty(d, np.int64)
@@ -381,6 +383,7 @@ def _compiled_rows():  # pragma: no cover - compiled; tested through estep_stats
                 lp[k] = log_w[k] - 0.5 * (
                     maha + log_det_mm - log_det_prec[k] + (d - q) * log_2pi
                 )
+                lpo[i, k] = lp[k]
             top = lp[0]
             for k in range(1, k_comp):
                 top = max(top, lp[k])
@@ -416,6 +419,42 @@ def _compiled_rows():  # pragma: no cover - compiled; tested through estep_stats
     return rows
 
 
+def _precision_form(
+    model: CovarianceModel, params: Params
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(means, precisions, log det precisions, log weights)`` for the
+    compiled kernel."""
+    k, d = params.means.shape
+    upper = np.asarray(model.dense(params.precisions_cholesky, k, d), np.float64)
+    prec = np.ascontiguousarray(np.matmul(upper, upper.transpose(0, 2, 1)))
+    log_det_prec = 2.0 * np.log(np.abs(np.diagonal(upper, axis1=1, axis2=2))).sum(1)
+    with np.errstate(divide="ignore"):
+        log_w = np.log(params.weights)
+    means = np.ascontiguousarray(params.means, dtype=np.float64)
+    return means, prec, log_det_prec, log_w
+
+
+def _observed_log_prob_compiled(
+    X: np.ndarray, model: CovarianceModel, params: Params
+) -> np.ndarray:
+    """``log pi_k + log N(x_o | ...)`` (n, K) by the compiled kernel."""
+    k, d = params.means.shape
+    consts = _precision_form(model, params)
+    kernel = _compiled_rows()
+    out = np.empty((X.shape[0], k))
+    rows = max(1, min(_BLOCK_ROWS, X.shape[0]))
+    E = np.empty((rows, k, d))
+    rw = np.empty((rows, k))
+    log_norm = np.empty(rows)
+    ones = np.ones(rows)
+    cacc = np.zeros((k, d, d))
+    for lo in range(0, X.shape[0], rows):
+        Xb = np.ascontiguousarray(X[lo : lo + rows], dtype=np.float64)
+        m = Xb.shape[0]
+        kernel(Xb, ones[:m], *consts, E, rw, log_norm, cacc, out[lo : lo + m])
+    return out
+
+
 def _add_incomplete_compiled(
     stats: SuffStats,
     model: CovarianceModel,
@@ -426,24 +465,20 @@ def _add_incomplete_compiled(
     """:func:`_add_incomplete` by the compiled kernel (rows need not be
     grouped by pattern)."""
     k, d = params.means.shape
-    upper = np.asarray(model.dense(params.precisions_cholesky, k, d), np.float64)
-    prec = np.ascontiguousarray(np.matmul(upper, upper.transpose(0, 2, 1)))
-    log_det_prec = 2.0 * np.log(np.abs(np.diagonal(upper, axis1=1, axis2=2))).sum(1)
-    with np.errstate(divide="ignore"):
-        log_w = np.log(params.weights)
-    means = np.ascontiguousarray(params.means, dtype=np.float64)
+    consts = _precision_form(model, params)
     kernel = _compiled_rows()
     full = stats.s2.ndim == 3
     cacc = np.zeros((k, d, d))
     rows = min(_BLOCK_ROWS, X.shape[0])
     E = np.empty((rows, k, d))
     rw = np.empty((rows, k))
+    lpo = np.empty((rows, k))
     log_norm = np.empty(rows)
     for lo in range(0, X.shape[0], rows):
         Xb = np.ascontiguousarray(X[lo : lo + rows], dtype=np.float64)
         wb = np.ascontiguousarray(w[lo : lo + rows], dtype=np.float64)
         m = Xb.shape[0]
-        kernel(Xb, wb, means, prec, log_det_prec, log_w, E, rw, log_norm, cacc)
+        kernel(Xb, wb, *consts, E, rw, log_norm, cacc, lpo)
         Eb, rwb = E[:m], rw[:m]
         stats.n += rwb.sum(axis=0)
         stats.s1 += np.einsum("nk,nkd->kd", rwb, Eb)
