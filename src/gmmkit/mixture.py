@@ -788,7 +788,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             Component of each sample (samples are grouped by component).
         """
         check_is_fitted(self)
-        check_int("sample", "n_samples", n_samples, 1)
+        try:
+            check_int("sample", "n_samples", n_samples, 1)
+        except InvalidParameterError as exc:  # scikit-learn's words first
+            raise InvalidParameterError(
+                f"Invalid value for 'n_samples': {exc} The sampling requires at "
+                "least one sample."
+            ) from None
         rng = check_random_state(
             self.random_state if random_state is None else random_state
         )
