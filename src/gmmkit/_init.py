@@ -56,11 +56,12 @@ def initial_resp(
     if method == "kmeans":
         from sklearn.cluster import KMeans
 
-        labels = (
-            KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
-            .fit(source.X, sample_weight=sw)
-            .labels_
-        )
+        with _kernels.kmeans_threads(source.X.size):
+            labels = (
+                KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
+                .fit(source.X, sample_weight=sw)
+                .labels_
+            )
         return _one_hot(labels, n_components)
     if method in ("k-means++", "random_from_data"):
         if method == "k-means++":

@@ -40,6 +40,10 @@ CRITERIA = ("bic", "aic", "icl")
 
 #: With ``n_jobs=None``, data with fewer values (rows x features) than this
 #: are fitted in this process: worker start-up would cost more than it saves.
+#: Measured (2026-12-07, 2 cores, the default grid of 14 models x K = 1..9,
+#: second call, seconds, sequential against 2 processes): 2000 x 4: 0.87
+#: against 0.80; 5000 x 4: 1.27 against 0.99; 10000 x 4: 1.37 against 1.01;
+#: a first call (worker start-up) was even at 5000 x 4 (2.44 against 2.39).
 PARALLEL_MIN_VALUES = 20_000
 
 #: Columns of :attr:`SelectionResult.table`, in order.
@@ -67,9 +71,7 @@ def default_covariance_types(n_samples: int, n_features: int) -> tuple[str, ...]
         return MCLUST_MODELS_1D
     if n_samples <= n_features:
         return tuple(
-            m
-            for m in MCLUST_MODELS
-            if get_model(m).family in ("spherical", "diagonal")
+            m for m in MCLUST_MODELS if get_model(m).family in ("spherical", "diagonal")
         )
     return MCLUST_MODELS
 
@@ -293,7 +295,8 @@ def select_model(
             f"a numpy RandomState. Got {random_state!r} instead."
         ) from None
     if time_limit is not None and not (
-        isinstance(time_limit, (int, float)) and not isinstance(time_limit, bool)
+        isinstance(time_limit, (int, float))
+        and not isinstance(time_limit, bool)
         and time_limit > 0
     ):
         raise InvalidParameterError(
@@ -506,9 +509,10 @@ def _fit_one(
                     **common,
                 ).fit(X)
         del caught
-        gm.set_params(callback=None)
+        if time_limit is not None:
+            gm.callback = None  # (set_params costs ~0.1 ms of introspection)
         _check_conditioning(gm, scale)
-        proba = gm.predict_proba(X)
+        log_map = _log_map(gm, X)
     except Exception as exc:  # a failed fit is a row, never an exception
         row["error"] = f"{type(exc).__name__}: {exc}"
         return row, None
@@ -516,7 +520,6 @@ def _fit_one(
     # log-likelihood passed the stopping test, as in mclust.
     loglik = float(gm.log_likelihood_history_[-1])
     p = gm.n_parameters()
-    log_map = float(np.log(proba.max(axis=1)).sum())
     bic, aic, icl = information_criteria(loglik, p, n, log_map)
     row.update(
         log_likelihood=loglik,
@@ -528,6 +531,19 @@ def _fit_one(
         n_iter=int(gm.n_iter_),
     )
     return row, gm
+
+
+def _log_map(gm: GaussianMixture, X: np.ndarray) -> float:
+    """``sum_i log max_k z_ik`` under the fitted parameters (ICL's entropy
+    term), from the covariance model's densities: ``predict_proba``'s
+    numbers (to ~1e-14) without validating X again for every cell."""
+    lp = gm._model().log_gaussian(X, gm.means_, gm.precisions_cholesky_)
+    with np.errstate(divide="ignore"):
+        lp += np.log(gm.weights_)
+    top = lp.max(axis=1)
+    if not np.all(np.isfinite(top)):
+        return float(np.log(gm.predict_proba(X).max(axis=1)).sum())
+    return -float(np.log(np.exp(lp - top[:, None]).sum(axis=1)).sum())
 
 
 class _Deadline:
