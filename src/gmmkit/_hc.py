@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._errors import DataError
+from ._kernels import hc_refresh
 
 #: Rows above which the tree is built on a random subset (mclust's default).
 HC_SUBSET = 2000
@@ -203,8 +204,7 @@ def _agglomerate(Z: np.ndarray, model: str, alpha: float, beta: float) -> HCTree
             L[j, :j] = t
     row_min = np.full(n, np.inf)
     row_arg = np.zeros(n, dtype=np.intp)
-    for j in range(1, n):
-        _refresh_row(L, row_min, row_arg, j)
+    hc_refresh(L, row_min, row_arg, np.arange(1, n), -1)
 
     merges = np.empty((n - 1, 2), dtype=np.intp)
     costs = np.empty(n - 1)
@@ -265,38 +265,15 @@ def _agglomerate(Z: np.ndarray, model: str, alpha: float, beta: float) -> HCTree
         L[above, i] = new_costs[~below]
         # Rows whose entries changed: i and j entirely; rows above i in
         # column i; rows above j in column j (moved from `last`).
-        _refresh_row(L, row_min, row_arg, i)
-        if j < lg:
-            _refresh_row(L, row_min, row_arg, j)
+        hc_refresh(L, row_min, row_arg, [i, j] if j < lg else [i], -1)
         changed_cols = [(above, i)]
         if j != last:
             changed_cols.append((np.arange(j + 1, lg), j))
         for rows, col in changed_cols:
             rows = rows[(rows != i) & (rows != j)]
-            if rows.size == 0:
-                continue
-            vals = L[rows, col]
-            stale = row_arg[rows] == col
-            better = vals < row_min[rows]
-            tie = (vals == row_min[rows]) & (col > row_arg[rows])
-            take = (better | tie) & ~stale
-            row_min[rows[take]] = vals[take]
-            row_arg[rows[take]] = col
-            for r in rows[stale]:
-                _refresh_row(L, row_min, row_arg, int(r))
+            if rows.size:
+                hc_refresh(L, row_min, row_arg, rows, col)
     return HCTree(n, merges, costs)
-
-
-def _refresh_row(
-    L: np.ndarray, row_min: np.ndarray, row_arg: np.ndarray, j: int
-) -> None:
-    if j == 0:
-        row_min[0] = np.inf
-        return
-    row = L[j, :j]
-    best = row.min()
-    row_min[j] = best
-    row_arg[j] = int(np.nonzero(row == best)[0][-1])
 
 
 def _cluster_term(

@@ -249,6 +249,33 @@ def score_chunk(kind, X, shift, means_s, factors, logc, labels=True):
     return log_norm, best if labels else None
 
 
+def hc_refresh(
+    L: np.ndarray, row_min: np.ndarray, row_arg: np.ndarray, rows, col: int
+) -> None:
+    """Row minima of the hierarchical clustering's cost matrix after column
+    ``col`` (``-1``: all) of ``rows`` changed; see
+    :func:`gmmkit._kernels_impl.hc_refresh` (compiled: ~30x fewer calls'
+    overhead on 1000 rows).  Without numba, the same rule in numpy."""
+    rows = np.asarray(rows, dtype=np.intp)
+    if _HAVE_NUMBA:
+        _impl().hc_refresh(L, row_min, row_arg, rows, int(col))
+        return
+    for r in rows:
+        r = int(r)
+        if col >= 0 and row_arg[r] != col:
+            v = L[r, col]
+            if v < row_min[r] or (v == row_min[r] and col > row_arg[r]):
+                row_min[r], row_arg[r] = v, col
+            continue
+        if r == 0:
+            row_min[0] = np.inf
+            continue
+        row = L[r, :r]
+        best = row.min()
+        row_min[r] = best
+        row_arg[r] = int(np.nonzero(row == best)[0][-1])
+
+
 def numpy_threads() -> int:
     """Threads for the numpy/BLAS E-step (``GMMKIT_NUMPY_THREADS`` overrides)."""
     env = os.environ.get("GMMKIT_NUMPY_THREADS", "")

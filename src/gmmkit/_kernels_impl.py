@@ -99,6 +99,35 @@ def log_constants(full, weights, factors, d, out):  # pragma: no cover - compile
         )
 
 
+@njit(cache=True, nogil=True)
+def hc_refresh(L, row_min, row_arg, rows, col):  # pragma: no cover - compiled
+    """The hierarchical clustering's row minima after column ``col`` of the
+    rows ``rows`` of the cost matrix ``L`` changed (``col < 0``: the rows
+    changed entirely).  Per row ``j`` the minimum of ``L[j, :j]`` and its
+    last index (mclust's packed scan keeps the last of equal costs); a row
+    whose minimum sat in the changed column is scanned again.  Comparisons
+    only, so the same numbers as the numpy version."""
+    for t in range(rows.shape[0]):
+        r = rows[t]
+        if col >= 0 and row_arg[r] != col:
+            v = L[r, col]
+            if v < row_min[r] or (v == row_min[r] and col > row_arg[r]):
+                row_min[r] = v
+                row_arg[r] = col
+            continue
+        if r == 0:
+            row_min[0] = np.inf
+            continue
+        best = L[r, 0]
+        arg = 0
+        for c in range(1, r):
+            if L[r, c] <= best:
+                best = L[r, c]
+                arg = c
+        row_min[r] = best
+        row_arg[r] = arg
+
+
 def tile_rows(dtype, n_features: int = 1, full: bool = True) -> int:
     """Rows per tile for rows of this dtype and width, for the full kernel
     or (``full`` False) the diagonal one."""
