@@ -215,27 +215,33 @@ def positive_factors(variances: np.ndarray, reg_covar: float) -> np.ndarray:
 def collapsed_variances(
     variances: np.ndarray, previous: np.ndarray | None
 ) -> np.ndarray:
-    """Per-axis variances with those that came out exactly 0 during EM set to
-    ``eps`` times their previous value.
+    """Per-axis variances, none below ``eps`` times its previous value.
 
     With ``reg_covar=0`` a component whose responsibilities have concentrated
-    on a single row gets a centred scatter of exactly 0 (its mean *is* that
-    row).  scikit-learn's raw moments leave a rounding-sized positive
-    variance (~1e-16 relative) there and EM goes on (its issue #18216: a
-    spherical fit from a given start must not raise); this gives the same
-    kind of value, deterministically and in the component's own units.  The
-    component is degenerate either way: ``select_model``'s singularity test
-    rejects it as mclust does (its reciprocal condition is ~1e-8 of the
-    previous scale).  Only the M-steps of EM pass ``previous``: at the start
-    (``previous is None``) a zero variance stays an error.
+    on a single row gets a centred scatter of 0 (its mean *is* that row), or
+    a rounding-sized one, depending on how the sums were ordered (compiled or
+    numpy E-step).  scikit-learn's raw moments leave a rounding-sized
+    positive variance there and EM goes on (its issue #18216: a spherical fit
+    from a given start must not raise).  A variance cannot shrink by a
+    factor of 1/eps in one M-step unless its component collapsed, so such a
+    variance is set to ``eps`` times its previous value: the same number
+    whatever the path, in the component's own units, and no precision that
+    overflows.  The component is degenerate either way: ``select_model``'s
+    singularity test rejects it as mclust does (its reciprocal condition is
+    ~1e-8 of the previous scale).  Only the M-steps of EM pass ``previous``:
+    at the start (``previous is None``) a zero variance stays an error.
     """
     if previous is None:
         return variances
-    zero = variances == 0.0
-    if not zero.any():
+    previous = np.asarray(previous, dtype=np.float64)
+    eps = np.finfo(np.float64).eps
+    if variances.min() >= eps * previous.max():  # the usual case, two reductions
         return variances
-    old = np.broadcast_to(np.asarray(previous, dtype=np.float64), variances.shape)
-    return np.where(zero, np.finfo(np.float64).eps * old, variances)
+    floor = eps * np.broadcast_to(previous, variances.shape)
+    low = variances < floor
+    if not low.any():
+        return variances
+    return np.where(low, floor, variances)
 
 
 def reciprocal_condition(dense: np.ndarray, scale: float | None = None) -> np.ndarray:
