@@ -570,7 +570,16 @@ def write_results(args, machine, peak, rows, f32, e2e, elapsed) -> None:
         )
     lines += targets(rows, f32, e2e, peak)
     lines.append("")
-    Path(args.out).write_text("\n".join(lines))
+    text = "\n".join(lines)
+    # keep the small-data section that benchmarks/r_compare.py writes
+    out = Path(args.out)
+    kept = "## Small data against R's Mclust and scikit-learn"
+    old = out.read_text() if out.exists() else ""
+    if kept in old:
+        rest = old[old.index(kept) :]
+        end = rest.find("\n## ", 1)
+        text = text.rstrip("\n") + "\n\n" + (rest if end < 0 else rest[: end + 1])
+    out.write_text(text)
     print(f"wrote {args.out}")
 
 

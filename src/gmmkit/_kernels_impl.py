@@ -94,9 +94,8 @@ def log_constants(full, weights, factors, d, out):  # pragma: no cover - compile
             for j in range(d):
                 t += math.log(factors[k, 0, j])
             s = 0.5 * t
-        out[k] = (
-            math.log(weights[k]) + s - half_log_2pi if weights[k] > 0 else (-math.inf)
-        )
+        # log(0) = -inf, log(nan) = nan: numpy's numbers
+        out[k] = math.log(weights[k]) + s - half_log_2pi
 
 
 @njit(cache=True, nogil=True)
