@@ -28,6 +28,7 @@ __all__ = ["EMResult", "FitProgress", "Step", "check_loglik", "drive", "em_steps
 
 logger = logging.getLogger("gmmkit")
 
+
 @dataclass
 class EMResult:
     """Outcome of one EM run."""
@@ -48,6 +49,7 @@ def m_step(
     reg_covar: float,
     previous: Params | None,
     prior: ResolvedPrior | None = None,
+    strict: bool = False,
 ) -> Params:
     """Maximisation step from sufficient statistics alone.
 
@@ -59,21 +61,32 @@ def m_step(
 
     A component that has lost (practically) all its points keeps its previous
     mean and covariance and gets the weight its count gives it (close to 0),
-    so it can recover later and never produces a singular covariance.  Without
-    previous parameters (the first M-step) an empty component is an error.
+    so it can recover later and never produces a singular covariance.  In the
+    first M-step (no previous parameters) an empty component has no
+    covariance of its own: with ``reg_covar > 0`` it gets the model's M-step
+    of an empty scatter (``reg_covar`` on the diagonal, at the data's centre,
+    with weight ~0, as scikit-learn does), and with ``reg_covar = 0`` (or
+    ``strict``: responsibilities the user gave) it is an error.
     """
     nk, means, scatter = stats.means_and_scatter()
     empty = stats.n < EMPTY_FRACTION * stats.weight
-    if empty.any() and previous is None:
+    if empty.any() and previous is None and (strict or not reg_covar > 0):
         which = ", ".join(str(int(k)) for k in np.nonzero(empty)[0])
         raise FitError(
+            # scikit-learn's sentence for this condition first (a drop-in keeps
+            # its messages), then where and why
+            "Fitting the mixture model failed because some components have "
+            "ill-defined empirical covariance (for instance caused by singleton "
+            "or collapsed samples). Try to decrease the number of components, "
+            "increase reg_covar, or scale the input data. "
             f"Component(s) {which} received no responsibility from the "
             "initialisation, so their means and covariances are undefined "
-            f"(n_components={stats.n.shape[0]}; this happens when X has fewer "
+            + ("(resp_init gives them no mass) " if strict else "with reg_covar=0 ")
+            + f"(n_components={stats.n.shape[0]}; this happens when X has fewer "
             "distinct rows than components, e.g. duplicate points). Use fewer "
-            "components (reduce n_components), another init_params (e.g. "
-            "'random_from_data'), deduplicate X, or check resp_init / "
-            "sample_weight."
+            "components (reduce n_components), a positive reg_covar, another "
+            "init_params (e.g. 'random_from_data'), deduplicate X, or check "
+            "resp_init / sample_weight."
         )
     counts = nk
     if prior is not None:
@@ -86,7 +99,13 @@ def m_step(
         reg_covar,
         previous=None if previous is None else previous.covariances,
     )
-    if empty.any():
+    if empty.any() and previous is None:
+        logger.info(
+            "components %s start empty; they start at the data's centre with "
+            "reg_covar as their variances",
+            np.nonzero(empty)[0].tolist(),
+        )
+    elif empty.any():
         assert previous is not None
         means[empty] = previous.means[empty]
         covariances = model.keep_components(covariances, previous.covariances, empty)

@@ -125,7 +125,7 @@ def initial_params(
 
 
 def _given_resp(resp: np.ndarray, k: int) -> Responsibilities:
-    return Responsibilities(k, of=lambda start, stop: resp[start:stop])
+    return Responsibilities(k, of=lambda start, stop: resp[start:stop], given=True)
 
 
 def run_em(

@@ -116,7 +116,9 @@ def params_from_resp(
     centre = (w0 @ X0) / w0.sum() if w0.sum() > 0 else X0.mean(axis=0)
     centres = np.repeat(centre[None, :], n_components, axis=0)
     stats = resp_stats(source, resp, centres, model.moments)
-    params = m_step(model, stats, reg_covar, previous=None, prior=prior)
+    params = m_step(
+        model, stats, reg_covar, previous=None, prior=prior, strict=resp.given
+    )
     # scikit-learn divides the first counts by the total weight without
     # renormalising; keep that so both libraries start from the same point.
     nk = stats.n + count_guard(stats.weight, stats.rows)

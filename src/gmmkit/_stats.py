@@ -549,13 +549,16 @@ class Responsibilities:
     Either ``labels`` (hard labels per row, -1: no component) or ``of``
     (``of(start, stop)`` gives rows ``start:stop``'s responsibilities).
     ``subset`` marks a start computed on a subset of the rows (rows outside
-    it carry no responsibility; the weights are then the subset's).
+    it carry no responsibility; the weights are then the subset's); ``given``
+    one the user gave (``resp_init``), where a component without mass is an
+    error rather than a component started empty.
     """
 
     n_components: int
     of: Callable[[int, int], np.ndarray] | None = None
     labels: np.ndarray | None = None
     subset: bool = False
+    given: bool = False
 
     def __call__(self, start: int, stop: int) -> np.ndarray:
         if self.of is not None:
