@@ -398,10 +398,12 @@ class _GemmLogProb:
             pc = factors * c
             consts = (logc, factors.T, -2.0 * pc.T, (pc * c).sum(axis=1))
         self.shift = shift  # subtracted in float64, whatever the chunk's dtype
-        self._consts = {
-            np.dtype(np.float64): consts,
-            np.dtype(np.float32): tuple(np.asarray(a, np.float32) for a in consts),
-        }
+        # float32 copies for float32 chunks; constants beyond float32's range
+        # (a collapsed component) become inf there, as the rows' own values
+        # would, without a warning for the float64 data that never uses them
+        with np.errstate(over="ignore"):
+            single = tuple(np.asarray(a, np.float32) for a in consts)
+        self._consts = {np.dtype(np.float64): consts, np.dtype(np.float32): single}
         self._spaces: dict = {}
         self._ones = {dt: np.ones(_TRI_BLOCK, dt) for dt in self._consts}
 
