@@ -211,11 +211,14 @@ def _value_error_message(X: Any, text: str) -> str:
     return f"X must be {_EXPECTED}; it could not be used ({first_line})."
 
 
-def check_finite(X: np.ndarray, name: str = "X", allow_nan: bool = False) -> None:
+def check_finite(
+    X: np.ndarray, name: str = "X", allow_nan: bool = False, first_row: int = 0
+) -> None:
     """Raise DataError naming the first NaN/inf cell, or a value too large to use.
 
     With ``allow_nan`` NaN entries pass (missing values under
-    ``nan_policy="marginalize"``); infinities never do.
+    ``nan_policy="marginalize"``); infinities never do.  ``first_row`` is the
+    global number of X's first row (a chunk of a stream), used in messages.
     """
     # max/min propagate NaN and need no temporary copy of X (which may be a
     # large memory-mapped array)
@@ -236,8 +239,8 @@ def check_finite(X: np.ndarray, name: str = "X", allow_nan: bool = False) -> Non
         value = X[i, j]
         kind = "NaN" if np.isnan(value) else ("inf" if value > 0 else "-inf")
         raise DataError(
-            f"{name} contains {kind} at row {i}, column {j} ({len(bad)} non-finite "
-            f"value{'s' if len(bad) > 1 else ''} in total; NaN/inf are not "
+            f"{name} contains {kind} at row {first_row + i}, column {j} ({len(bad)} "
+            f"non-finite value{'s' if len(bad) > 1 else ''} in total; NaN/inf are not "
             "allowed). Remove those rows or impute the missing values (e.g. with "
             "sklearn.impute.SimpleImputer) first"
             + (
@@ -253,7 +256,8 @@ def check_finite(X: np.ndarray, name: str = "X", allow_nan: bool = False) -> Non
     i, j = (int(v) for v in np.unravel_index(np.argmax(absx), X.shape))
     hint = " or convert X to float64" if X.dtype == np.float32 else ""
     raise DataError(
-        f"{name} holds {float(X[i, j]):g} at row {i}, column {j}, too large in "
+        f"{name} holds {float(X[i, j]):g} at row {first_row + i}, column {j}, too "
+        "large in "
         f"magnitude for a Gaussian mixture: squared distances would overflow "
         f"{X.dtype} (values must satisfy |x| <= {limit:.3g}). Rescale the data, "
         f"e.g. with sklearn.preprocessing.StandardScaler{hint}."

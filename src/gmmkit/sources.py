@@ -41,6 +41,7 @@ from . import _kernels, _missing
 from ._errors import DataError, require
 from ._stats import Params, SuffStats, check_loglik, estep_stats, score_rows
 from ._table import CSVFile
+from ._validation import check_finite
 from .covariance import CovarianceModel
 
 logger = logging.getLogger("gmmkit")
@@ -322,8 +323,6 @@ INIT_SAMPLE_SIZE = 100_000
 #: use the exact scikit-learn-compatible start on all rows.
 SAMPLED_INIT_THRESHOLD = 200_000
 
-# |x| above this would overflow squared distances (as in _validation).
-_MAX_ABS = float(np.sqrt(np.finfo(np.float64).max)) * 1e-4
 
 
 def _data_error(message: str) -> Exception:
@@ -377,38 +376,7 @@ def check_chunk(
             f"but earlier rows have {n_features}; every chunk must have the same "
             "number of features."
         )
-    if X.size:
-        hi, lo = float(np.max(X)), float(np.min(X))
-        if allow_nan and (np.isnan(hi) or np.isnan(lo)):
-            # NaN is a missing value here: the range of the other entries
-            hi = float(np.fmax.reduce(X, axis=None, initial=0.0))
-            lo = float(np.fmin.reduce(X, axis=None, initial=0.0))
-        if not (np.isfinite(hi) and np.isfinite(lo) and max(hi, -lo) <= _MAX_ABS):
-            finite = np.isfinite(X) | (np.isnan(X) if allow_nan else False)
-            if not finite.all():
-                i, j = (int(v) for v in np.argwhere(~finite)[0])
-                value = X[i, j]
-                kind = "NaN" if np.isnan(value) else ("inf" if value > 0 else "-inf")
-                raise _data_error(
-                    f"{what} contains {kind} at row {start + i}, column {j} "
-                    "(NaN/inf are not allowed). Remove those rows or impute the "
-                    "missing values first"
-                    + (
-                        "."
-                        if allow_nan
-                        else "; GaussianMixture(nan_policy='marginalize') fits "
-                        "with missing values (NaN), marginalising them exactly."
-                    )
-                )
-            absx = np.abs(X)
-            if allow_nan:
-                absx = np.nan_to_num(absx, nan=0.0)
-            i, j = (int(v) for v in np.unravel_index(np.argmax(absx), X.shape))
-            raise _data_error(
-                f"{what} holds {X[i, j]:g} at row {start + i}, column {j}, too "
-                f"large in magnitude (|x| must be <= {_MAX_ABS:.3g}); rescale the "
-                "data."
-            )
+    check_finite(X, what, allow_nan, first_row=start)
     return X
 
 
