@@ -407,3 +407,87 @@ def test_compiled_and_pattern_paths_agree(monkeypatch):
             getattr(a, name), getattr(b, name), rtol=1e-10, atol=1e-9
         )
     np.testing.assert_allclose(a.loglik, b.loglik, rtol=1e-12)
+
+
+# ------------------------------------------------------- select_model
+def iris_with_holes(rate=0.1, seed=0):
+    from sklearn.datasets import load_iris
+
+    X = load_iris().data
+    rng = np.random.RandomState(seed)
+    Xm = X.copy()
+    Xm[rng.rand(*X.shape) < rate] = np.nan
+    empty = np.isnan(Xm).all(axis=1)
+    Xm[empty, 0] = X[empty, 0]  # every row keeps an observed value
+    return X, Xm
+
+
+def test_select_model_marginalize_on_complete_data_is_raise():
+    from gmmkit import select_model
+
+    X, _ = iris_with_holes()
+    a = select_model(X, n_jobs=1)
+    b = select_model(X, n_jobs=1, nan_policy="marginalize")
+    pd.testing.assert_frame_equal(a.table, b.table)
+    assert a.best_params_ == b.best_params_
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_select_model_with_missing_values_picks_the_complete_data_model(seed):
+    from gmmkit import select_model
+
+    X, Xm = iris_with_holes(seed=seed)
+    complete = select_model(X, n_jobs=1)
+    holes = select_model(Xm, n_jobs=1, nan_policy="marginalize")
+    assert holes.best_params_ == complete.best_params_ == {
+        "covariance_type": "VEV",
+        "n_components": 2,
+    }
+    best = holes.best_
+    assert best.nan_policy == "marginalize"
+    row = holes.table[
+        (holes.table.covariance_type == "VEV") & (holes.table.n_components == 2)
+    ].iloc[0]
+    n = Xm.shape[0]
+    # the criteria are the observed data's
+    np.testing.assert_allclose(row.log_likelihood, best.score(Xm) * n, rtol=1e-10)
+    np.testing.assert_allclose(
+        row.bic, -2 * row.log_likelihood + row.n_parameters * np.log(n), rtol=1e-12
+    )
+    entropy = np.log(best.predict_proba(Xm).max(axis=1)).sum()
+    np.testing.assert_allclose(row.icl, row.bic - 2 * entropy, rtol=1e-10)
+    assert np.isfinite(holes.table.bic).sum() > len(holes.table) // 2
+
+
+def test_select_model_missing_values_with_subset_and_workers():
+    from gmmkit import select_model
+
+    _, Xm = iris_with_holes(seed=3)
+    kw = dict(
+        n_components=[1, 2, 3],
+        covariance_types=["VVV", "EII"],
+        nan_policy="marginalize",
+        subset=80,
+        random_state=0,
+    )
+    one = select_model(Xm, n_jobs=1, **kw)
+    two = select_model(Xm, n_jobs=2, **kw)
+    pd.testing.assert_frame_equal(one.table, two.table)
+    assert np.isfinite(one.table.bic).all()
+
+
+def test_select_model_nan_errors():
+    from gmmkit import InvalidParameterError, select_model
+
+    _, Xm = iris_with_holes()
+    with pytest.raises(DataError, match=r"NaN at row .*nan_policy='marginalize'"):
+        select_model(Xm, n_components=[1])
+    Xm[7] = np.nan
+    with pytest.raises(DataError, match="row 7 has no observed value"):
+        select_model(Xm, n_components=[1], nan_policy="marginalize")
+    with pytest.raises(InvalidParameterError, match="'nan_policy' parameter of sel"):
+        select_model(Xm, n_components=[1], nan_policy="omit")
+    inf = np.ones((10, 2))
+    inf[3, 1] = np.inf
+    with pytest.raises(DataError, match="row 3"):
+        select_model(inf, n_components=[1], nan_policy="marginalize")

@@ -26,7 +26,7 @@ from ._errors import FitError, GMMError, InvalidParameterError, require
 from ._hc import HC_SUBSET, HCStart
 from ._prior import check_prior
 from ._stats import information_criteria
-from ._validation import check_int, check_real, check_X
+from ._validation import check_choice, check_int, check_real, check_X
 from .covariance import (
     MCLUST_MODELS,
     MCLUST_MODELS_1D,
@@ -34,7 +34,8 @@ from .covariance import (
     get_model,
     reciprocal_condition,
 )
-from .mixture import GaussianMixture
+from .mixture import NAN_POLICIES, GaussianMixture
+from .sources import ArraySource, observed_means
 
 CRITERIA = ("bic", "aic", "icl")
 
@@ -189,6 +190,7 @@ def select_model(
     prior: Any = None,
     callback: Callable[[SelectionProgress], None] | None = None,
     time_limit: float | None = None,
+    nan_policy: str = "raise",
 ) -> SelectionResult:
     """Fit every (covariance model, number of components) and pick the best.
 
@@ -250,6 +252,15 @@ def select_model(
         (checked after every EM iteration) stops and its cell becomes a
         failed row ("stopped after ... s"), so a search over many models
         ends in bounded time.  None: no limit.
+    nan_policy : {"raise", "marginalize"}, default="raise"
+        As ``GaussianMixture``'s: ``"raise"`` refuses NaN (a DataError naming
+        the row and column); ``"marginalize"`` treats NaN entries as missing
+        at random and every fit maximises the observed-data likelihood.  The
+        hierarchical start and the data's scale (the singularity test) are
+        then computed on the rows with each NaN replaced by its column's
+        observed mean; the log-likelihood, BIC, AIC and ICL (its posteriors
+        included) are those of the observed values.  A row with no observed
+        value is a DataError naming it.
 
     Returns
     -------
@@ -270,8 +281,10 @@ def select_model(
     test mclust applies before returning NA).
     """
     pd = require("pandas", "data", "select_model's table")
-    names_of = GaussianMixture()
-    X = check_X(names_of, X, reset=True)
+    check_choice("select_model", "nan_policy", nan_policy, NAN_POLICIES)
+    marginalize = nan_policy == "marginalize"
+    names_of = GaussianMixture(nan_policy=nan_policy)
+    X = check_X(names_of, X, reset=True, allow_nan=marginalize)
     feature_names = getattr(names_of, "feature_names_in_", None)
     n, d = X.shape
     check_real("select_model", "tol", tol, 0.0)
@@ -329,7 +342,13 @@ def select_model(
                 "least one model. Got an empty sequence."
             )
     rows = _check_subset(subset, n, rng)
-    start = HCStart(X, rng, rows=rows, subset_size=max(n, 1))
+    # missing values: the start and the scale from the mean-filled rows
+    missing = marginalize and bool(np.isnan(X).any())
+    filled = X
+    if missing:
+        means = observed_means(ArraySource(X, None, max(n, 1)))
+        filled = np.where(np.isnan(X), means, X)
+    start = HCStart(filled, rng, rows=rows, subset_size=max(n, 1))
     use_subset = start.rows.shape[0] < n
     labels = {
         k: (None if k == 1 or k > start.rows.shape[0] else start.labels(k)) for k in ks
@@ -338,17 +357,22 @@ def select_model(
 
     if n_jobs is None:
         n_jobs = -1 if n * d >= PARALLEL_MIN_VALUES else 1
-    scale = float(np.sqrt(np.max(np.var(X, axis=0)))) if n > 1 else 1.0
+    scale = float(np.sqrt(np.max(np.var(filled, axis=0)))) if n > 1 else 1.0
     args = (use_subset, tol, max_iter, reg_covar, prior, scale, time_limit)
+    # the subset's first M-step reads the filled rows (only when there are NaN)
+    extra: dict[str, Any] = {
+        "nan_policy": nan_policy,
+        "filled": filled if missing else None,
+    }
     if n_jobs == 1 or len(jobs) == 1:
         cells: Iterable[tuple[dict[str, Any], GaussianMixture | None]] = (
-            _fit_one(X, m, k, labels[k], *args) for m, k in jobs
+            _fit_one(X, m, k, labels[k], *args, **extra) for m, k in jobs
         )
     else:
         from joblib import Parallel, delayed
 
         cells = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_fit_one)(X, m, k, labels[k], *args) for m, k in jobs
+            delayed(_fit_one)(X, m, k, labels[k], *args, **extra) for m, k in jobs
         )
     results = []
     for done, (row, gm) in enumerate(cells, start=1):
@@ -458,8 +482,14 @@ def _fit_one(
     prior: Any = None,
     scale: float = 1.0,
     time_limit: float | None = None,
+    nan_policy: str = "raise",
+    filled: np.ndarray | None = None,
 ) -> tuple[dict[str, Any], GaussianMixture | None]:
-    """Fit one cell of the grid; never raises (a failure is a row)."""
+    """Fit one cell of the grid; never raises (a failure is a row).
+
+    ``filled``: X with each NaN replaced by its column's observed mean
+    (``nan_policy="marginalize"`` with missing values), which the subset's
+    first M-step reads, as the full-data starts do."""
     n = X.shape[0]
     row: dict[str, Any] = {
         "covariance_type": model,
@@ -482,6 +512,7 @@ def _fit_one(
         convergence="mclust",
         prior=prior,
         callback=None if time_limit is None else _Deadline(time_limit),
+        nan_policy=nan_policy,
     )
     try:
         if k > 1 and labels is None:
@@ -501,7 +532,7 @@ def _fit_one(
                 resp[np.arange(resp.shape[0]), labels[inside]] = 1.0
                 first = GaussianMixture(
                     resp_init=resp, **{**common, "max_iter": 0}
-                ).fit(X[inside])
+                ).fit((X if filled is None else filled)[inside])
                 gm = GaussianMixture(
                     weights_init=first.weights_,
                     means_init=first.means_,
@@ -536,7 +567,11 @@ def _fit_one(
 def _log_map(gm: GaussianMixture, X: np.ndarray) -> float:
     """``sum_i log max_k z_ik`` under the fitted parameters (ICL's entropy
     term), from the covariance model's densities: ``predict_proba``'s
-    numbers (to ~1e-14) without validating X again for every cell."""
+    numbers (to ~1e-14) without validating X again for every cell.  Rows
+    with missing values (``nan_policy="marginalize"``) take
+    ``predict_proba``, which uses each row's observed coordinates."""
+    if gm._marginalize() and np.isnan(X).any():
+        return float(np.log(gm.predict_proba(X).max(axis=1)).sum())
     lp = gm._model().log_gaussian(X, gm.means_, gm.precisions_cholesky_)
     with np.errstate(divide="ignore"):
         lp += np.log(gm.weights_)
