@@ -17,7 +17,9 @@ so every reader of CSV follows the same rules:
   text column is an error); one bad cell in a numeric column is an error;
 * a number is what pyarrow and pandas read as one: ASCII decimal notation
   (``1``, ``-2.5e3``, ``.5``); ``NA``, ``nan``, an empty cell and friends are
-  missing values, which gmmkit refuses (it needs complete rows).
+  missing values, which gmmkit refuses (it needs complete rows) unless
+  ``read_table(..., missing=True)`` reads them as NaN (``--nan-policy
+  marginalize``).
 
 Every problem is a :class:`gmmkit.DataError` whose one-line message names the
 file and, where it applies, the line and column, e.g.
@@ -587,6 +589,7 @@ def read_table(
     delimiter: str | None = None,
     fmt: str | None = None,
     stdin: IO[Any] | None = None,
+    missing: bool = False,
 ) -> Table:
     """Read numeric data from ``path`` (``"-"``: standard input).
 
@@ -608,6 +611,9 @@ def read_table(
         Force a format instead of going by the extension.
     stdin : stream, optional
         Read for ``"-"`` (default ``sys.stdin``; its bytes when it has them).
+    missing : bool, default=False
+        Read missing values (empty cells, ``NA``, ..., Parquet nulls, NaN)
+        as NaN instead of refusing them; infinities are still refused.
     """
     name = str(path)
     delimiter = check_delimiter(delimiter)
@@ -620,12 +626,14 @@ def read_table(
         elif magic.startswith(b"\x93NUMPY"):
             kind = "npy"
     if kind == "npy":
-        return _read_npy(source, columns)
+        return _read_npy(source, columns, missing)
     if kind == "parquet":
-        return _read_parquet(source, columns)
+        return _read_parquet(source, columns, missing)
     if delimiter is None and kind == "tsv":
         delimiter = "\t"
-    return CSVFile(source, columns, header=header, delimiter=delimiter).read()
+    return CSVFile(
+        source, columns, header=header, delimiter=delimiter, missing=missing
+    ).read()
 
 
 class CSVFile:
@@ -646,6 +654,8 @@ class CSVFile:
         ``.tsv``/``.tab``, else sniffed.
     stdin : stream, optional
         Read for ``"-"``.
+    missing : bool, default=False
+        Missing values become NaN instead of an error.
 
     Attributes
     ----------
@@ -668,8 +678,10 @@ class CSVFile:
         header: bool | None = None,
         delimiter: str | None = None,
         stdin: IO[Any] | None = None,
+        missing: bool = False,
     ) -> None:
         require("pyarrow.csv", "data", "Reading CSV files")
+        self.missing = missing
         source = path if isinstance(path, _Input) else _Input(str(path), stdin)
         delimiter = check_delimiter(delimiter)
         if delimiter is None and _format(source.name, None) == "tsv":
@@ -696,20 +708,20 @@ class CSVFile:
         X = np.empty((n, len(self.chosen)), order=order)
         for c, j in enumerate(self.chosen):
             column = batch.column(fields[j])
-            if column.null_count:
+            if column.null_count and not self.missing:
                 self._locate("a missing value")
             chunks = getattr(column, "chunks", [column])
             start = 0
             for chunk in chunks:
-                values = chunk.to_numpy(zero_copy_only=False)
+                values = chunk.to_numpy(zero_copy_only=False)  # null: NaN
                 X[start : start + len(values), c] = values
                 start += len(values)
-        if not np.isfinite(X).all():
+        if not (np.isfinite(X) | (self.missing & np.isnan(X))).all():
             self._locate("a non-finite value")
         return X
 
     def _locate(self, message: str) -> NoReturn:
-        _locate(self.source, self.layout, self.chosen, message)
+        _locate(self.source, self.layout, self.chosen, message, self.missing)
 
     def _empty(self) -> NoReturn:
         if self.layout.has_header:
@@ -791,7 +803,11 @@ def _text_rows(source: _Input, layout: CSVLayout) -> Iterator[tuple[int, list[st
 
 
 def _locate(
-    source: _Input, layout: CSVLayout, chosen: list[int], arrow_message: str
+    source: _Input,
+    layout: CSVLayout,
+    chosen: list[int],
+    arrow_message: str,
+    missing: bool = False,
 ) -> NoReturn:
     """Raise the located error for what pyarrow refused (see the module)."""
     label = source.label
@@ -815,9 +831,12 @@ def _locate(
             number = to_number(cell)
             if number is None:
                 if is_missing(cell):
+                    if missing:
+                        continue
                     raise DataError(
                         f"{where}: missing value ({quote(cell)}); gmmkit needs "
-                        "complete rows - remove or impute it."
+                        "complete rows - remove or impute it, or read it as "
+                        "missing with --nan-policy marginalize."
                     )
                 hint = _decimal_hint(cell)
                 if layout.has_header and [c.strip().lower() for c in row] == (
@@ -827,7 +846,7 @@ def _locate(
                 elif all(to_number(c) is None for c in row):
                     hint = "; the line holds no numbers (a second header or units row?)"
                 raise DataError(f"{where}: {quote(cell)} is not a number{hint}.")
-            if not math.isfinite(number):
+            if not math.isfinite(number) and not (missing and math.isnan(number)):
                 raise DataError(f"{where}: {quote(cell)} is not a finite number.")
     raise DataError(f"{label} could not be read: {quote(arrow_message, 200)}")
 
@@ -868,7 +887,9 @@ def choose_columns(
 
 
 # ------------------------------------------------------------ npy, parquet
-def _read_npy(source: _Input, columns: Sequence[str | int] | None) -> Table:
+def _read_npy(
+    source: _Input, columns: Sequence[str | int] | None, missing: bool = False
+) -> Table:
     label = source.label
     if not source.magic().startswith(b"\x93NUMPY"):
         raise DataError(
@@ -902,7 +923,7 @@ def _read_npy(source: _Input, columns: Sequence[str | int] | None) -> Table:
     X = np.asarray(arr[:, idx], dtype=np.float64)
     if not len(X):
         raise DataError(f"{label} is empty: no rows of data.")
-    bad = np.argwhere(~np.isfinite(X))
+    bad = np.argwhere(~(np.isfinite(X) | (missing & np.isnan(X))))
     if bad.size:
         i, j = bad[0]
         raise DataError(
@@ -911,7 +932,9 @@ def _read_npy(source: _Input, columns: Sequence[str | int] | None) -> Table:
     return Table(X, [names[j] for j in idx], False, label)
 
 
-def _read_parquet(source: _Input, columns: Sequence[str | int] | None) -> Table:
+def _read_parquet(
+    source: _Input, columns: Sequence[str | int] | None, missing: bool = False
+) -> Table:
     pq = require("pyarrow.parquet", "data", "Reading Parquet files")
     import pyarrow as pa
     import pyarrow.types as pat
@@ -962,12 +985,15 @@ def _read_parquet(source: _Input, columns: Sequence[str | int] | None) -> Table:
         if col.null_count:
             mask = np.asarray(col.is_null().to_numpy(zero_copy_only=False))
             row = int(np.argmax(mask))
-            raise DataError(
-                f"{label} row {row}, column {quote(names[j])}: missing value (null); "
-                "gmmkit needs complete rows - remove or impute it."
-            )
+            if not missing:
+                raise DataError(
+                    f"{label} row {row}, column {quote(names[j])}: missing value "
+                    "(null); gmmkit needs complete rows - remove or impute it, or "
+                    "read it as missing with --nan-policy marginalize."
+                )
+            col = col.cast(pa.float64()).fill_null(float("nan"))
         X[:, c] = np.asarray(col.to_numpy(zero_copy_only=False), dtype=np.float64)
-        bad = np.nonzero(~np.isfinite(X[:, c]))[0]
+        bad = np.nonzero(~(np.isfinite(X[:, c]) | (missing & np.isnan(X[:, c]))))[0]
         if bad.size:
             raise DataError(
                 f"{label} row {bad[0]}, column {quote(names[j])}: {X[bad[0], c]} is "

@@ -58,13 +58,17 @@ examples:
   gmmkit predict model.gmm data.csv --proba -o probs.csv
   gmmkit select data.csv                     BIC table over models and K
   gmmkit report data.csv -o report.html      one self-contained HTML report
+  gmmkit fit holes.csv -k 2 --nan-policy marginalize -o model.gmm
+  gmmkit impute model.gmm holes.csv -o filled.csv   blanks filled by the model
   cat data.csv | gmmkit fit - -k 2 --json    CSV on standard input
   gmmkit demo                                the EM walkthrough, figures in
                                              ./gmmkit-demo
   gmmkit COMMAND --help                      options of one command
 
 Data: CSV/TSV (header detected; text columns left out with a notice; also
-.gz), Parquet, .npy, or '-' for standard input.
+.gz), Parquet, .npy, or '-' for standard input.  Empty or NA cells are an
+error unless --nan-policy marginalize (fit, select, report) reads them as
+missing values.
 Exit codes: 0 ok, 1 bad data or failed fit, 2 usage error.
 """
 
@@ -296,6 +300,17 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_nan_policy(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--nan-policy",
+        choices=("raise", "marginalize"),
+        default="raise",
+        help="raise: an empty/NA cell is an error (default); marginalize: such "
+        "cells are missing values, fitted exactly by EM on the observed values "
+        "(saved with the model: predict, score and impute then accept them too)",
+    )
+
+
 def _add_quiet(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quiet",
@@ -400,19 +415,25 @@ def _fit_params(args: argparse.Namespace) -> dict[str, Any]:
         "reg_covar": args.reg_covar,
         "init_params": args.init or "kmeans",
         "random_state": args.seed,
+        "nan_policy": getattr(args, "nan_policy", "raise"),
     }
 
 
 # ---------------------------------------------------------- helpers
-def _read(args: argparse.Namespace) -> Any:
+def _read(args: argparse.Namespace, missing: bool | None = None) -> Any:
+    """The table DATA; empty/NA cells are NaN when ``missing`` (default:
+    with ``--nan-policy marginalize``), else an error."""
     from ._table import read_table
 
+    if missing is None:
+        missing = getattr(args, "nan_policy", "raise") == "marginalize"
     table = read_table(
         args.data,
         args.columns,
         header=args.header,
         delimiter=args.delimiter,
         fmt=args.fmt,
+        missing=missing,
     )
     if not getattr(args, "quiet", False):
         for text in table.notices:
@@ -435,10 +456,17 @@ def _load_model(path: str) -> Any:
     return load(path)
 
 
-def _model_and_data(args: argparse.Namespace) -> tuple[Any, Any, np.ndarray]:
-    """The saved model MODEL, the table DATA, and its columns for the model."""
+def _model_and_data(
+    args: argparse.Namespace, missing: bool | None = None
+) -> tuple[Any, Any, np.ndarray]:
+    """The saved model MODEL, the table DATA, and its columns for the model.
+
+    Empty/NA cells of DATA are missing values (NaN) when ``missing``, by
+    default when the model was fitted with ``nan_policy="marginalize"``."""
     model = _load_model(args.model)
-    table = _read(args)
+    if missing is None:
+        missing = getattr(model, "nan_policy", "raise") == "marginalize"
+    table = _read(args, missing)
     return model, table, _model_columns(model, table, args)
 
 
@@ -504,6 +532,7 @@ def _add_fit(subparsers: Any) -> None:
     parser.add_argument("-o", "--output", metavar="MODEL", help="model file to write")
     parser.add_argument("--json", action="store_true", help="summary as JSON")
     _add_fit_options(parser)
+    _add_nan_policy(parser)
     _add_data_options(parser)
     _add_scale_options(parser)
     _add_quiet(parser)
@@ -704,6 +733,66 @@ def _run_score(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------------- impute
+def _add_impute(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "impute",
+        help="fill the missing values of a data file with a saved model",
+        description="Write DATA's columns (those the model was fitted on, in "
+        "its order) with every empty/NA cell replaced under the mixture in "
+        "MODEL: by the conditional mean E[x_missing | x_observed] (--method "
+        "mean) or a draw from p(x_missing | x_observed) (--method sample). "
+        "Observed values are written unchanged; a row with no observed value "
+        "is an error.  Best with a model fitted by 'gmmkit fit "
+        "--nan-policy marginalize' on the same data.",
+        epilog="examples:\n"
+        "  gmmkit fit holes.csv -k 3 --nan-policy marginalize -o model.gmm\n"
+        "  gmmkit impute model.gmm holes.csv -o filled.csv\n"
+        "  gmmkit impute model.gmm holes.parquet --method sample --seed 1 "
+        "-o draw.parquet\n",
+        formatter_class=_RAW,
+    )
+    parser.add_argument("model", metavar="MODEL", help="model file (gmmkit fit -o)")
+    parser.add_argument("data", metavar="DATA", help="data file, or - for stdin")
+    parser.add_argument(
+        "--method",
+        choices=("mean", "sample"),
+        default="mean",
+        help="conditional mean, or one draw from the conditional distribution "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_seed,
+        default=0,
+        help="random seed of --method sample (default: %(default)s)",
+    )
+    _add_table_output(parser, "the completed data")
+    _add_data_options(parser)
+    _add_quiet(parser)
+    parser.set_defaults(handler=_run_impute)
+
+
+def _run_impute(args: argparse.Namespace) -> int:
+    from ._table import write_table
+
+    _writable(args.output)
+    model, table, X = _model_and_data(args, missing=True)
+    names = getattr(model, "feature_names_in_", None)
+    if names is None or not table.has_names or args.columns is not None:
+        names = table.feature_names
+    with console.no_name_warnings():
+        filled = model.impute(X, method=args.method, random_state=args.seed)
+    if not args.quiet:
+        console.notice(
+            f"{int(np.isnan(X).sum())} missing values in "
+            f"{int(np.isnan(X).any(axis=1).sum())} of {X.shape[0]} rows filled "
+            f"({args.method})"
+        )
+    write_table(args.output, {str(n): filled[:, j] for j, n in enumerate(names)})
+    return EXIT_OK
+
+
 # ------------------------------------------------------------------- sample
 def _add_sample(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -822,6 +911,7 @@ def _add_select(subparsers: Any) -> None:
     )
     _add_jobs(parser)
     parser.add_argument("--json", action="store_true", help="output as JSON")
+    _add_nan_policy(parser)
     _add_data_options(parser)
     _add_quiet(parser)
     parser.set_defaults(handler=_run_select)
@@ -838,6 +928,7 @@ def _run_select(args: argparse.Namespace) -> int:
         args.seed,
         args.jobs,
         console._Progress(not args.quiet),
+        nan_policy=args.nan_policy,
     )
     frame = result.table
     if args.criterion in getattr(frame, "columns", ()):
@@ -1071,6 +1162,7 @@ _COMMANDS: tuple[Callable[[Any], None], ...] = (
     _add_fit,
     _add_select,
     _add_predict,
+    _add_impute,
     _add_sample,
     _add_score,
     _add_info,

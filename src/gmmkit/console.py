@@ -158,6 +158,7 @@ def run_selection(
     seed: int = 0,
     n_jobs: int | None = None,
     progress: _Progress | None = None,
+    nan_policy: str = "raise",
 ) -> Any:
     """:func:`gmmkit.select_model` over ``ks`` and ``types``, with progress."""
     from .selection import select_model
@@ -174,6 +175,7 @@ def run_selection(
             random_state=seed,
             n_jobs=n_jobs,
             callback=callback,
+            nan_policy=nan_policy,
         )
     finally:
         if progress is not None:
