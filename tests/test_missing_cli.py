@@ -218,3 +218,25 @@ def test_select_marginalize_equals_the_library(data, capsys, tmp_path):
     assert load(best).nan_policy == "marginalize"
     code, _, err = run(["select", csv, "-k", "1-2", "-t", "VVV", "-q"], capsys)
     assert code == 1 and "--nan-policy marginalize" in err
+
+
+def test_streamed_fit_with_missing_values(data, capsys, tmp_path):
+    folder, _, Xm, csv, _ = data
+    ref = GaussianMixture(
+        2, nan_policy="marginalize", random_state=0, reg_covar=1e-6
+    ).fit(Xm)
+    for name in ("h.npy", "h.parquet"):
+        out = tmp_path / f"{name}.gmm"
+        code, _, err = run(
+            ["fit", folder / name, "-k", "2", "--chunk-size", "40"]
+            + ["--nan-policy", "marginalize", "-o", out, "-q"],
+            capsys,
+        )
+        assert code == 0, err
+        np.testing.assert_allclose(load(out).means_, ref.means_, rtol=1e-6)
+    code, _, err = run(
+        ["fit", csv, "-k", "2", "--chunk-size", "40", "--nan-policy", "marginalize"],
+        capsys,
+    )
+    assert code == 1 and "convert the CSV to Parquet" in err
+    assert len(err.splitlines()) == 1

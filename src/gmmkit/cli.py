@@ -35,7 +35,13 @@ import numpy as np
 
 from . import console
 from ._atomic import atomic_write, check_writable
-from ._errors import GMMError, InvalidParameterError, ModelFileError, require
+from ._errors import (
+    DataError,
+    GMMError,
+    InvalidParameterError,
+    ModelFileError,
+    require,
+)
 from ._table import check_delimiter, check_output_suffix, parse_columns, quote
 from ._version import __version__
 
@@ -602,7 +608,18 @@ def _run_fit_scaled(args: argparse.Namespace) -> int:
     params = _fit_params(args)
     params["chunk_size"] = args.chunk_size
     with scaled_input(args.data, columns, args.chunk_size, args.scheduler) as X:
-        gm = console._fit_model(X, params, console._Progress(not args.quiet))
+        try:
+            gm = console._fit_model(X, params, console._Progress(not args.quiet))
+        except DataError as exc:
+            if args.nan_policy == "marginalize" and "missing value (" in str(exc):
+                # the streamed CSV reader does not read empty cells as NaN yet
+                raise DataError(
+                    f"{exc} With --chunk-size/--scheduler, --nan-policy "
+                    "marginalize reads NaN and nulls from .npy and .parquet files "
+                    "but not empty CSV cells: convert the CSV to Parquet, or drop "
+                    "--chunk-size to load it whole."
+                ) from None
+            raise
     if columns:
         gm.feature_names_in_ = np.asarray(columns, dtype=object)
     summary = console._summary(gm, None, columns)
