@@ -571,3 +571,28 @@ def test_collapse_at_the_start_stays_an_error():
         GaussianMixture(4, covariance_type="diag", reg_covar=0.0, random_state=0).fit(
             BLOBS[:4]
         )
+
+
+@pytest.mark.parametrize("name", ["VEI", "VEV", "VEE", "EVE", "VVE", "EVI", "EEV"])
+def test_m_step_with_a_zero_count_component_ignores_it(name):
+    """A component with no weight (count 0) in a compiled inner loop divides
+    by its zero count: that must not raise (ZeroDivisionError was seen from
+    VEI on data with missing values), and the other components come out as
+    if it were not there."""
+    from gmmkit.covariance import get_model
+
+    model = get_model(name)
+    rng = np.random.default_rng(0)
+    d = 3
+    nk = np.array([10.0, 0.0, 6.0])
+    A = rng.normal(size=(3, d, d))
+    scatter = np.einsum("kij,klj->kil", A, A) + np.eye(d)
+    scatter *= nk[:, None, None]
+    if model.moments != "full":
+        scatter = np.diagonal(scatter, axis1=1, axis2=2).copy()
+    active = nk > 0
+    with_empty = model.dense(model.covariances_from_scatter(nk, scatter, 0.0), 3, d)
+    without = model.dense(
+        model.covariances_from_scatter(nk[active], scatter[active], 0.0), 2, d
+    )
+    np.testing.assert_allclose(with_empty[active], without, rtol=1e-6, atol=1e-12)

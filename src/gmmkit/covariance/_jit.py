@@ -38,15 +38,18 @@ def compiled(fn: Callable[..., Any]) -> Callable[..., Any]:
     if key not in _COMPILED:
         import numba  # optional heavy dependency: imported on first use only
 
+        # error_model="numpy": a division by zero gives inf/nan as numpy's
+        # (and the plain-Python path's) arithmetic does, not ZeroDivisionError;
+        # the loops divide by the zero count of an empty component and then
+        # leave it out
+        jit = numba.njit(cache=True, nogil=True, error_model="numpy")
         namespace = fn.__globals__
         for helper in namespace.get("_JIT_HELPERS", ()):
             helper_key = (fn.__module__, helper)
             if helper_key not in _COMPILED:
-                _COMPILED[helper_key] = numba.njit(cache=True, nogil=True)(
-                    namespace[helper]
-                )
+                _COMPILED[helper_key] = jit(namespace[helper])
                 namespace[helper] = _COMPILED[helper_key]
-        _COMPILED[key] = numba.njit(cache=True, nogil=True)(fn)
+        _COMPILED[key] = jit(fn)
     return _COMPILED[key]
 
 
