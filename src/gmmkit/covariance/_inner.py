@@ -59,7 +59,7 @@ OBJECTIVE_TOL = 1e-13
 INNER_MAX_ITER = 5000
 
 #: Helpers called by the loops (compiled first: see :mod:`._jit`).
-_JIT_HELPERS = ("_unit_det_into", "_diagonals_into", "_log_det_sum")
+_JIT_HELPERS = ("_volumes_into", "_unit_det_into", "_diagonals_into", "_log_det_sum")
 
 
 # -- VEI, VEV: volumes and a common shape --------------------------------------------
@@ -128,6 +128,18 @@ def equal_shape_kernel(nk, values, active, tol, max_iter):  # pragma: no cover
 
 
 # -- VEE: volumes and a common shape-and-orientation matrix ---------------------------
+def _volumes_into(nk, scatter, inverse, out):  # pragma: no cover
+    """``out[k] = tr(W_k C^-1) / (d n_k)``: VEE's volumes given the common
+    matrix ``C`` (its inverse given)."""
+    n_comp, d, _ = scatter.shape
+    for k in range(n_comp):
+        t = 0.0
+        for i in range(d):
+            for j in range(d):
+                t += scatter[k, i, j] * inverse[j, i]
+        out[k] = t / (d * nk[k])
+
+
 def _unit_det_into(matrix, out):  # pragma: no cover
     """``out = matrix / |matrix|^(1/d)`` symmetrised; False if not PD."""
     d = matrix.shape[0]
@@ -163,13 +175,7 @@ def vee_kernel(nk, scatter, active, tol, max_iter):  # pragma: no cover
         return volumes * np.nan, common, rounds
     for _ in range(max_iter):
         rounds += 1
-        inverse = np.linalg.inv(common)
-        for k in range(n_comp):
-            t = 0.0
-            for i in range(d):
-                for j in range(d):
-                    t += scatter[k, i, j] * inverse[j, i]
-            new_volumes[k] = t / (d * nk[k])
+        _volumes_into(nk, scatter, np.linalg.inv(common), new_volumes)
         total[:, :] = 0.0
         for k in range(n_comp):
             if active[k]:
@@ -197,13 +203,7 @@ def vee_kernel(nk, scatter, active, tol, max_iter):  # pragma: no cover
         if change <= tol:
             break
     if np.all(np.isfinite(common)):
-        inverse = np.linalg.inv(common)
-        for k in range(n_comp):
-            t = 0.0
-            for i in range(d):
-                for j in range(d):
-                    t += scatter[k, i, j] * inverse[j, i]
-            volumes[k] = t / (d * nk[k])
+        _volumes_into(nk, scatter, np.linalg.inv(common), volumes)
     return volumes, common, rounds
 
 
