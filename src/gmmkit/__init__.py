@@ -29,6 +29,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._engine import FitProgress
     from ._imputer import GaussianMixtureImputer
     from ._prior import ConjugatePrior
+    from .bayesian import BayesianGaussianMixture
     from .covariance import COVARIANCE_TYPES
     from .mixture import GaussianMixture
     from .persistence import load
@@ -44,6 +45,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
 
 #: public name -> the module that defines it
 _LAZY = {
+    "BayesianGaussianMixture": "bayesian",
     "COVARIANCE_TYPES": "covariance",
     "CSVSource": "sources",
     "ConjugatePrior": "_prior",
@@ -76,6 +78,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "BayesianGaussianMixture",
     "COVARIANCE_TYPES",
     "CSVSource",
     "ConjugatePrior",

@@ -196,6 +196,28 @@ def better_bound(bound: float, best: float) -> bool:
     return bool(bound > best + BOUND_TIE * max(1.0, abs(best)))
 
 
+def best_run(n_runs: int, run: Callable[[int], EMResult], verbose: int) -> EMResult:
+    """``run(init)`` for each initialisation; the one with the best final
+    bound (the first of those within :data:`BOUND_TIE` of it)."""
+    best: EMResult | None = None
+    for init in range(n_runs):
+        if verbose:
+            logger.info("initialisation %d", init)
+        result = run(init)
+        if verbose:
+            logger.info(
+                "initialisation %d %s after %d iterations, lower bound %.6f",
+                init,
+                "converged" if result.converged else "did not converge",
+                result.n_iter,
+                result.lower_bound,
+            )
+        if best is None or better_bound(result.lower_bound, best.lower_bound):
+            best = result
+    assert best is not None
+    return best
+
+
 def fit_em(
     source: DataSource,
     model: CovarianceModel,
@@ -216,8 +238,8 @@ def fit_em(
     missing values filled in, under ``nan_policy="marginalize"``), else from
     ``source``."""
     em_source = source.for_em() if opts.dtype == "auto" else source
-    best: EMResult | None = None
-    for init in range(1 if warm is not None else opts.n_init):
+
+    def run(init: int) -> EMResult:
         if warm is not None:
             params, start_bound = warm
         else:
@@ -225,9 +247,7 @@ def fit_em(
                 start_source or source, model, inits, opts, random_state, prior
             )
             start_bound = -np.inf
-        if opts.verbose:
-            logger.info("initialisation %d", init)
-        result = run_em(
+        return run_em(
             em_source,
             model,
             params,
@@ -236,17 +256,8 @@ def fit_em(
             lower_bound=start_bound,
             init=init,
         )
-        if opts.verbose:
-            logger.info(
-                "initialisation %d %s after %d iterations, lower bound %.6f",
-                init,
-                "converged" if result.converged else "did not converge",
-                result.n_iter,
-                result.lower_bound,
-            )
-        if best is None or better_bound(result.lower_bound, best.lower_bound):
-            best = result
-    assert best is not None
+
+    best = best_run(1 if warm is not None else opts.n_init, run, opts.verbose)
     final_source = source if want_labels else em_source
     final_ll, labels = final_source.final_pass(model, best.params, want_labels)
     return FitOutcome(best, final_ll, labels)

@@ -96,6 +96,20 @@ def initial_resp(
     raise AssertionError(method)  # validated by the estimator
 
 
+def stats_from_resp(
+    source: DataSource, resp: Responsibilities, n_components: int, moments: str
+) -> SuffStats:
+    """The statistics of given responsibilities, the input of a first M-step.
+
+    Moments are taken about the mean of the first chunk, a point inside the
+    data, which keeps them accurate for data far from the origin.
+    """
+    _, X0, w0 = next(iter(source))
+    centre = (w0 @ X0) / w0.sum() if w0.sum() > 0 else X0.mean(axis=0)
+    centres = np.repeat(centre[None, :], n_components, axis=0)
+    return resp_stats(source, resp, centres, moments)
+
+
 def params_from_resp(
     source: DataSource,
     model: CovarianceModel,
@@ -106,16 +120,10 @@ def params_from_resp(
 ) -> Params:
     """One M-step from responsibilities (mclust's ``me`` starts like this).
 
-    With a ``prior`` it is the MAP M-step (see :func:`gmmkit._engine.m_step`).
-
-    Moments are taken about the mean of the first chunk, a point inside the
-    data, which keeps them accurate for data far from the origin.
+    With a ``prior`` it is the MAP M-step (see :func:`gmmkit._engine.m_step`);
+    the statistics are :func:`stats_from_resp`'s.
     """
-    first = next(iter(source))
-    _, X0, w0 = first
-    centre = (w0 @ X0) / w0.sum() if w0.sum() > 0 else X0.mean(axis=0)
-    centres = np.repeat(centre[None, :], n_components, axis=0)
-    stats = resp_stats(source, resp, centres, model.moments)
+    stats = stats_from_resp(source, resp, n_components, model.moments)
     params = m_step(
         model, stats, reg_covar, previous=None, prior=prior, strict=resp.given
     )
@@ -192,9 +200,7 @@ def sampled_start(
     params = params_from_resp(sample, model, resp_of, n_components, reg_covar)
     if method != "kmeans":
         return params
-    stats = source.map_reduce_stats(
-        _nearest_centre_stats(params.means, model.moments)
-    )
+    stats = source.map_reduce_stats(_nearest_centre_stats(params.means, model.moments))
     if (stats.n <= 0).any():  # a centre no row is nearest to: keep the sample fit
         return params
     refined = m_step(model, stats, reg_covar, previous=None)

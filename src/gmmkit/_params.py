@@ -20,7 +20,7 @@ from ._squarem import SUPPORTED
 from ._validation import check_array_param, check_choice, check_int, check_real
 from .covariance import CovarianceModel, get_model
 
-__all__ = ["check_accelerate", "check_inits", "check_params"]
+__all__ = ["check_accelerate", "check_common", "check_inits", "check_params"]
 
 
 def check_params(est: Any) -> CovarianceModel:
@@ -29,20 +29,10 @@ def check_params(est: Any) -> CovarianceModel:
     owner = type(est).__name__
     check_int(owner, "n_components", est.n_components, 1)
     model = get_model(est.covariance_type)
-    check_real(owner, "tol", est.tol, 0.0)
-    check_real(owner, "reg_covar", est.reg_covar, 0.0)
-    check_int(owner, "max_iter", est.max_iter, 0)
-    check_int(owner, "n_init", est.n_init, 1)
-    check_choice(owner, "init_params", est.init_params, INIT_METHODS)
+    check_common(owner, est)
     check_choice(owner, "convergence", est.convergence, ("sklearn", "mclust"))
     check_prior(owner, est.prior)
-    check_choice(owner, "dtype", est.dtype, ("auto", "float64"))
     check_accelerate(owner, est.accelerate, model, est.prior)
-    if not isinstance(est.warm_start, (bool, np.bool_)):
-        raise InvalidParameterError(
-            f"The 'warm_start' parameter of {owner} must be a bool. "
-            f"Got {est.warm_start!r} instead."
-        )
     check_int(owner, "batch_size", est.batch_size, 1, allow_none=True)
     check_real(owner, "step_offset", est.step_offset, 0.0)
     if not (
@@ -53,6 +43,24 @@ def check_params(est: Any) -> CovarianceModel:
         raise InvalidParameterError(
             f"The 'step_decay' parameter of {owner} must be a float in "
             f"(0.5, 1]. Got {est.step_decay!r} instead."
+        )
+    return model
+
+
+def check_common(owner: str, est: Any) -> None:
+    """The parameters every gmmkit mixture estimator has (tol, reg_covar,
+    max_iter, n_init, init_params, dtype, warm_start, verbose,
+    verbose_interval, chunk_size, callback, random_state)."""
+    check_real(owner, "tol", est.tol, 0.0)
+    check_real(owner, "reg_covar", est.reg_covar, 0.0)
+    check_int(owner, "max_iter", est.max_iter, 0)
+    check_int(owner, "n_init", est.n_init, 1)
+    check_choice(owner, "init_params", est.init_params, INIT_METHODS)
+    check_choice(owner, "dtype", est.dtype, ("auto", "float64"))
+    if not isinstance(est.warm_start, (bool, np.bool_)):
+        raise InvalidParameterError(
+            f"The 'warm_start' parameter of {owner} must be a bool. "
+            f"Got {est.warm_start!r} instead."
         )
     check_int(owner, "verbose", est.verbose, 0)
     check_int(owner, "verbose_interval", est.verbose_interval, 1)
@@ -69,7 +77,7 @@ def check_params(est: Any) -> CovarianceModel:
             f"The 'random_state' parameter of {owner} must be None, an int or a "
             f"numpy RandomState. Got {est.random_state!r} instead."
         ) from None
-    return model
+
 
 def check_inits(
     est: Any,
@@ -77,9 +85,7 @@ def check_inits(
     n_samples: int,
     n_features: int,
     sw: np.ndarray | None,
-) -> tuple[
-    np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray | None
-]:
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     k = est.n_components
     weights = means = precisions = resp = None
     if est.weights_init is not None:

@@ -348,18 +348,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         n_samples, n_features = source.n_samples, source.n_features
         sw = source.sample_weight
         model.check_n_features(n_features)
-        n_rows = n_samples if sw is None else int(np.count_nonzero(sw))
-        if n_rows < self.n_components:
-            raise DataError(
-                f"n_components={self.n_components} needs at least as many samples "
-                f"(rows with positive weight); got {n_rows}. Use fewer components "
-                "or more data."
-            )
-        if continuing and self.means_.shape[1] != n_features:
-            raise DataError(
-                f"warm_start continues a model with {self.means_.shape[1]} features, "
-                f"but X has {n_features}. Set warm_start=False to start afresh."
-            )
+        check_rows(self, source, continuing)
         inits = check_inits(self, model, n_samples, n_features, sw)
         self.__dict__.pop("online_state_", None)
         # missing values: starts and the prior's data moments from the rows
@@ -384,14 +373,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             start_source=start_source,
         )
         best = outcome.result
-        if not best.converged and self.max_iter > 0:
-            warnings.warn(
-                "Best performing initialization did not converge. Try different "
-                "init parameters, or increase max_iter, tol, or check for "
-                "degenerate data.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
+        warn_if_not_converged(best.converged, self.max_iter)
         self._store_fitted(model, best.params)
         _warn_if_reg_covar_dominates(self, model)
         self.converged_ = best.converged
@@ -425,35 +407,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """The data source of a fit: a streamed X as it is (file, memmap,
         chunks, Dask), anything else validated whole as an in-memory array.
         Sets ``n_features_in_`` and ``feature_names_in_``."""
-        stream = _stream_source(X)
-        marginalize = self._marginalize()
-        if stream is None:
-            X = check_X(self, X, reset=True, allow_nan=marginalize)
-            sw = check_sample_weight(sample_weight, X.shape[0])
-            source: DataSource = ArraySource(X, sw, 1)
-        else:
-            if marginalize:
-                stream = stream.marginalizing()
-            if sample_weight is not None:
-                raise InvalidParameterError(
-                    "sample_weight is only supported for in-memory arrays; got "
-                    f"sample_weight with a streamed X ({type(X).__name__}). Pass "
-                    "the weights as data or fit an in-memory array."
-                )
-            source = stream
-            self.n_features_in_ = source.n_features
-            self.__dict__.pop("feature_names_in_", None)
-            names = source.feature_names
-            if names is not None and all(isinstance(n, str) for n in names):
-                self.feature_names_in_ = np.asarray(names, dtype=object)
-        chunk = (
-            self.batch_size
-            or self.chunk_size
-            or auto_chunk_size(self.n_components, source.n_features, model.moments)
-        )
-        if marginalize and not source.marginalize:
-            source = source.marginalizing()
-        return source.with_chunk_size(chunk)
+        chunk = self.batch_size or self.chunk_size
+        return fit_source(self, X, sample_weight, model, chunk, self._marginalize())
 
     def partial_fit(
         self, X: Any, y: Any = None, sample_weight: Any = None
@@ -571,19 +526,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return resolved
 
     def _check_warm_start_compatible(self) -> None:
-        fitted_type = getattr(self, "_fitted_covariance_type", self.covariance_type)
-        if (
-            self.means_.shape[0] != self.n_components
-            or fitted_type != self.covariance_type
-        ):
-            raise InvalidParameterError(
-                "warm_start=True continues the fitted model, but n_components or "
-                "covariance_type changed since it was fitted (fitted with "
-                f"n_components={self.means_.shape[0]}, covariance_type="
-                f"{fitted_type!r}; now n_components={self.n_components!r}, "
-                f"covariance_type={self.covariance_type!r}). Set warm_start=False "
-                "to start afresh."
-            )
+        check_warm_start(self)
 
     # ------------------------------------------------------- fitted values
     def _store_fitted(self, model: CovarianceModel, params: Params) -> None:
@@ -683,12 +626,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Mean (weighted) log-likelihood of X under the model."""
-        log_density = self.score_samples(X)
-        sw = check_sample_weight(sample_weight, log_density.shape[0])
-        if sw is None:
-            return float(log_density.mean())
-        keep = sw > 0
-        return float(sw[keep] @ log_density[keep] / sw.sum())
+        return weighted_mean(self.score_samples(X), sample_weight)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Posterior probability of each component given each row, P(k | x).
@@ -923,6 +861,98 @@ def _warn_if_reg_covar_dominates(gm: GaussianMixture, model: CovarianceModel) ->
             UserWarning,
             stacklevel=4,
         )
+
+
+def check_rows(est: Any, source: DataSource, continuing: bool) -> None:
+    """DataError unless ``source`` has at least ``n_components`` rows of
+    positive weight (and, continuing a fit, the fitted number of features)."""
+    n_samples, sw = source.n_samples, source.sample_weight
+    n_rows = n_samples if sw is None else int(np.count_nonzero(sw))
+    if n_rows < est.n_components:
+        raise DataError(
+            f"n_components={est.n_components} needs at least as many samples "
+            f"(rows with positive weight); got {n_rows}. Use fewer components "
+            "or more data."
+        )
+    if continuing and est.means_.shape[1] != source.n_features:
+        raise DataError(
+            f"warm_start continues a model with {est.means_.shape[1]} features, "
+            f"but X has {source.n_features}. Set warm_start=False to start afresh."
+        )
+
+
+def warn_if_not_converged(converged: bool, max_iter: int) -> None:
+    """scikit-learn's ConvergenceWarning (not for ``max_iter=0``)."""
+    if not converged and max_iter > 0:
+        warnings.warn(
+            "Best performing initialization did not converge. Try different "
+            "init parameters, or increase max_iter, tol, or check for "
+            "degenerate data.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+
+
+def check_warm_start(est: Any) -> None:
+    """InvalidParameterError if ``n_components`` or ``covariance_type``
+    changed since the fit that ``warm_start`` would continue."""
+    fitted_type = getattr(est, "_fitted_covariance_type", est.covariance_type)
+    if est.means_.shape[0] != est.n_components or fitted_type != est.covariance_type:
+        raise InvalidParameterError(
+            "warm_start=True continues the fitted model, but n_components or "
+            "covariance_type changed since it was fitted (fitted with "
+            f"n_components={est.means_.shape[0]}, covariance_type="
+            f"{fitted_type!r}; now n_components={est.n_components!r}, "
+            f"covariance_type={est.covariance_type!r}). Set warm_start=False "
+            "to start afresh."
+        )
+
+
+def weighted_mean(log_density: np.ndarray, sample_weight: Any) -> float:
+    """The mean of per-row scores, weighted by ``sample_weight`` if given."""
+    sw = check_sample_weight(sample_weight, log_density.shape[0])
+    if sw is None:
+        return float(log_density.mean())
+    keep = sw > 0
+    return float(sw[keep] @ log_density[keep] / sw.sum())
+
+
+def fit_source(
+    est: Any,
+    X: Any,
+    sample_weight: Any,
+    model: CovarianceModel,
+    chunk: int | None,
+    marginalize: bool = False,
+) -> DataSource:
+    """The data source of a fit: a streamed X as it is (file, memmap,
+    chunks, Dask), anything else validated whole as an in-memory array;
+    ``chunk`` rows per chunk (None: :func:`auto_chunk_size`).  Sets
+    ``est.n_features_in_`` and ``feature_names_in_``."""
+    stream = _stream_source(X)
+    if stream is None:
+        X = check_X(est, X, reset=True, allow_nan=marginalize)
+        sw = check_sample_weight(sample_weight, X.shape[0])
+        source: DataSource = ArraySource(X, sw, 1)
+    else:
+        if marginalize:
+            stream = stream.marginalizing()
+        if sample_weight is not None:
+            raise InvalidParameterError(
+                "sample_weight is only supported for in-memory arrays; got "
+                f"sample_weight with a streamed X ({type(X).__name__}). Pass "
+                "the weights as data or fit an in-memory array."
+            )
+        source = stream
+        est.n_features_in_ = source.n_features
+        est.__dict__.pop("feature_names_in_", None)
+        names = source.feature_names
+        if names is not None and all(isinstance(n, str) for n in names):
+            est.feature_names_in_ = np.asarray(names, dtype=object)
+    chunk = chunk or auto_chunk_size(est.n_components, source.n_features, model.moments)
+    if marginalize and not source.marginalize:
+        source = source.marginalizing()
+    return source.with_chunk_size(chunk)
 
 
 def _stream_source(X: Any) -> DataSource | None:
