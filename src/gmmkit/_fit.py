@@ -37,9 +37,14 @@ logger = logging.getLogger("gmmkit")
 #: strictly higher) wherever its comparison is not itself decided by rounding.
 BOUND_TIE = 1e-10
 
-#: (weights, means, precisions, resp) given by the user, each None if not.
+#: (weights, means, precisions, resp) given by the user, each None if not;
+#: resp also as :class:`~gmmkit._stats.Responsibilities` (select_model's
+#: hierarchical partitions, as labels).
 Inits = tuple[
-    np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray | None
+    np.ndarray | None,
+    np.ndarray | None,
+    np.ndarray | None,
+    np.ndarray | Responsibilities | None,
 ]
 
 
@@ -92,7 +97,7 @@ def initial_params(
         start = params_from_resp(
             source,
             model,
-            _given_resp(resp, k),
+            resp if isinstance(resp, Responsibilities) else _given_resp(resp, k),
             k,
             opts.reg_covar,
             prior=prior,
@@ -258,6 +263,10 @@ def fit_em(
         )
 
     best = best_run(1 if warm is not None else opts.n_init, run, opts.verbose)
+    if not want_labels and opts.convergence == "mclust" and best.converged:
+        # mclust's rule keeps the parameters whose E-step passed the test:
+        # their log-likelihood is the history's last entry, over em_source
+        return FitOutcome(best, best.history[-1], None)
     final_source = source if want_labels else em_source
     final_ll, labels = final_source.final_pass(model, best.params, want_labels)
     return FitOutcome(best, final_ll, labels)

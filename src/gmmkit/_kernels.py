@@ -216,6 +216,38 @@ def estep_chunk(kind, X, w, shift, means_s, factors, logc):
     return n_, s1, s2, float(tot[0]), float(tot[1])
 
 
+def small_chunk(X: np.ndarray) -> bool:
+    """True for a float64 chunk small enough for one thread, which
+    :func:`estep_moments` serves."""
+    return X.dtype == np.float64 and X.shape[0] < 2 * MIN_ROWS_PER_THREAD
+
+
+def estep_moments(kind, X, w, weights, means, factors, logc, eps):
+    """The E-step of one small float64 chunk and the M-step's moments, in one
+    compiled call (no thread pool: below ``2 * MIN_ROWS_PER_THREAD`` rows).
+
+    Returns ``(n, s1, s2, loglik, weight, (nk, means, scatter))``: the
+    statistics of :func:`estep_chunk` about ``means`` and what
+    :meth:`gmmkit._stats.SuffStats.means_and_scatter` computes from them.
+    """
+    k, d = means.shape
+    shape2 = (k, d, d) if kind == "full" else (k, d)
+    size2 = math.prod(shape2)
+    buf = np.zeros(2 * k + 2 * k * d + 2 * size2 + 2)
+    _impl().estep_moments(
+        kind, np.ascontiguousarray(X), np.ascontiguousarray(w, dtype=np.float64),
+        np.ascontiguousarray(weights, dtype=np.float64),
+        np.ascontiguousarray(means, dtype=np.float64), factors, logc, eps, buf,
+    )  # fmt: skip
+    parts, at = [], 0
+    for shape in ((k,), (k, d), shape2, (2,), (k,), (k, d), shape2):
+        size = math.prod(shape)
+        parts.append(buf[at : at + size].reshape(shape))
+        at += size
+    n_, s1, s2, tot, nk, new, scatter = parts
+    return n_, s1, s2, float(tot[0]), float(tot[1]), (nk, new, scatter)
+
+
 def log_prob_chunk(kind, X, shift, means_s, factors, logc):
     """``log pi_k + log N(x | mu_k, Sigma_k)`` of one chunk, shape (n, K)."""
     impl = _impl()
@@ -329,7 +361,7 @@ def kmeans_threads(n_values: int) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext()
 
 
-def fit_blas_limits() -> contextlib.AbstractContextManager:
+def fit_blas_limits(n_rows: int | None = None) -> contextlib.AbstractContextManager:
     """A whole fit's BLAS setting: one thread where gmmkit runs its own.
 
     Between E-steps the M-step calls BLAS on small matrices (K d x d
@@ -340,7 +372,14 @@ def fit_blas_limits() -> contextlib.AbstractContextManager:
     ``OPENBLAS_NUM_THREADS=1`` against without, ad-hoc, 2 cores).  Where
     gmmkit's numpy E-step runs on one thread (``GMMKIT_NUMPY_THREADS=1``)
     BLAS keeps its threads.
+
+    A fit of fewer than ``2 * MIN_ROWS_PER_THREAD`` rows (``n_rows``) runs
+    its E-steps on one thread and its BLAS calls on matrices too small for
+    OpenBLAS to thread, so nothing is changed (the limit's context switch,
+    ~10 us, is a third of such a fit's iteration).
     """
+    if n_rows is not None and n_rows < 2 * MIN_ROWS_PER_THREAD:
+        return contextlib.nullcontext()
     if numpy_threads() > 1:
         return single_threaded_blas()
     return contextlib.nullcontext()

@@ -863,3 +863,77 @@ def score(kind, X, shift, means_s, factors, logc, start, stop, log_norm, labels)
     """``log_norm[i - start] = log p(x_i)``, ``labels[i - start]`` = argmax_k
     (not computed if ``labels`` is empty)."""
     _run(_score, kind, X, shift, means_s, factors, logc, start, stop, log_norm, labels)
+
+
+@fast
+def _estep_moments(full, X, w, weights, means, P, logc, eps, buf, B):
+    """:func:`_estep` about ``means`` from a shift computed here, then the
+    M-step's moments (:meth:`gmmkit._stats.SuffStats.means_and_scatter`):
+    the whole E-step of a small in-memory fit in one call.  ``buf`` holds
+    the outputs one after another (few arguments: each costs the call
+    ~0.3 us, as much as the kernel on a hundred rows): ``n`` (K), ``s1`` (K,
+    d), ``s2`` (K, m, d), ``tot`` (2), ``nk`` (K), new means (K, d),
+    scatter (K, m, d), with m = d for full moments and 1 for diagonal."""
+    K, d = means.shape
+    m = d if full else 1
+    sizes = (K, K * d, K * m * d, 2, K, K * d, K * m * d)
+    at = np.zeros(len(sizes) + 1, np.int64)
+    for i in range(len(sizes)):
+        at[i + 1] = at[i] + sizes[i]
+    n_ = buf[at[0] : at[1]]
+    s1 = buf[at[1] : at[2]].reshape((K, d))
+    s2 = buf[at[2] : at[3]].reshape((K, m, d))
+    tot = buf[at[3] : at[4]]
+    nk = buf[at[4] : at[5]]
+    new = buf[at[5] : at[6]].reshape((K, d))
+    scatter = buf[at[6] : at[7]].reshape((K, m, d))
+    shift = np.zeros(d)
+    total = 0.0
+    for k in range(K):
+        total += weights[k]
+    for k in range(K):
+        for j in range(d):
+            shift[j] += weights[k] / total * means[k, j]
+    means_s = np.empty((K, d))
+    for k in range(K):
+        for j in range(d):
+            means_s[k, j] = means[k, j] - shift[j]
+    _estep(full, X, shift, means_s, P, logc, 0, X.shape[0], w, n_, s1, s2, tot, B)
+    rows = X.shape[0]
+    weight = tot[1]
+    guard = eps * (weight / rows if rows > 0 and weight > 0.0 else 1.0)
+    delta = np.empty(d)
+    for k in range(K):
+        nk[k] = n_[k] + guard
+        for j in range(d):
+            delta[j] = s1[k, j] / nk[k]
+            new[k, j] = means[k, j] + delta[j]
+        if full:
+            for i in range(d):
+                for j in range(i, d):
+                    if j > i:
+                        s2[k, j, i] = s2[k, i, j]
+                    v = (
+                        s2[k, i, j]
+                        - s1[k, i] * delta[j]
+                        - delta[i] * s1[k, j]
+                        + n_[k] * delta[i] * delta[j]
+                    )
+                    scatter[k, i, j] = v
+                    scatter[k, j, i] = v
+        else:
+            for j in range(d):
+                v = s2[k, 0, j] - 2.0 * delta[j] * s1[k, j] + n_[k] * delta[j] ** 2
+                scatter[k, 0, j] = max(v, 0.0)
+
+
+def estep_moments(kind, X, w, weights, means, factors, logc, eps, buf):
+    """float64 rows, all in one call, into ``buf`` (laid out as
+    :func:`_estep_moments` says; zeros on entry); ``eps`` is the count
+    guard per unit of mean row weight (see :func:`gmmkit._stats.count_guard`)."""
+    full = kind == "full"
+    factors = factors * (math.sqrt(0.5) if full else 0.5)
+    _estep_moments(
+        full, X, w, weights, means, _as_3d(kind, factors), logc, eps, buf,
+        tile_rows(X.dtype, X.shape[1], full),
+    )  # fmt: skip

@@ -124,6 +124,11 @@ class SuffStats:
     loglik: float = 0.0
     weight: float = 0.0
     rows: int = field(default=0)
+    #: ``means_and_scatter()``'s result when the E-step computed it with the
+    #: statistics (one small in-memory chunk); dropped by ``+=``.
+    moments: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @classmethod
     def zeros(cls, centres: np.ndarray, moments: str) -> SuffStats:
@@ -139,6 +144,14 @@ class SuffStats:
     def __iadd__(self, other: SuffStats) -> SuffStats:
         if not np.array_equal(self.centres, other.centres):
             raise ValueError("cannot add statistics taken about different centres")
+        # x + 0 == x exactly: added to empty statistics, the other's moments
+        # stay valid (e.g. the complete rows' part of a missing-value E-step)
+        empty = (
+            self.rows == 0
+            and self.weight == 0.0
+            and not (self.n.any() or self.s1.any() or self.s2.any())
+        )
+        self.moments = other.moments if empty else None
         self.n += other.n
         self.s1 += other.s1
         self.s2 += other.s2
@@ -176,6 +189,8 @@ class SuffStats:
         ``s2 - s1 d^T - d s1^T + n d d^T`` with ``d = means - centres``, the
         exact re-centring of the shifted moments.
         """
+        if self.moments is not None:
+            return self.moments
         nk = self.n + count_guard(self.weight, self.rows)
         delta = self.s1 / nk[:, None]
         means = self.centres + delta
@@ -482,34 +497,61 @@ def _per_thread(chunks: Chunks, fn: Callable[..., None]) -> None:
             )
 
 
+def _estep_compiled(
+    chunks: Chunks,
+    model: CovarianceModel,
+    params: Params,
+    kind: str,
+    factors: np.ndarray,
+    logc: np.ndarray,
+) -> SuffStats:
+    """:func:`estep_stats` through the compiled kernels."""
+    stats = SuffStats.zeros(params.means, model.moments)
+    shift: np.ndarray | None = None
+    centres_s = params.means
+    for _, X, w in chunks:
+        if stats.rows == 0 and _kernels.small_chunk(X):
+            # one call for a small float64 chunk: the statistics and the
+            # M-step's moments (kept while no other chunk adds to them)
+            n, s1, s2, loglik, weight, moments = _kernels.estep_moments(
+                kind, X, w, params.weights, params.means, factors, logc, _NK_EPS
+            )
+            stats = SuffStats(stats.centres, n, s1, s2, loglik, weight, X.shape[0])
+            stats.moments = moments
+            continue
+        if shift is None:
+            shift = params.centre()
+            centres_s = params.means - shift
+        n, s1, s2, loglik, weight = _kernels.estep_chunk(
+            kind, X, w, shift, centres_s, factors, logc
+        )
+        if X.dtype != np.float64:
+            # about the centres rounded to X's dtype: move them to the
+            # exact centres (a tiny move, so no cancellation)
+            rounded = centres_s.astype(X.dtype).astype(np.float64)
+            s1, s2 = moved_moments(n, s1, s2, centres_s - rounded)
+        stats.moments = None
+        stats.n += n
+        stats.s1 += s1
+        stats.s2 += s2
+        stats.loglik += loglik
+        stats.weight += weight
+        stats.rows += X.shape[0]
+    return stats
+
+
 def estep_stats(chunks: Chunks, model: CovarianceModel, params: Params) -> SuffStats:
     """One E-step over all chunks: statistics about the current means.
 
     Chunks of float32 rows are computed in float32 (densities, products);
     the statistics themselves are accumulated in float64.
     """
+    compiled = _compiled(model, params)
+    if compiled is not None:
+        return _estep_compiled(chunks, model, params, *compiled)
     stats = SuffStats.zeros(params.means, model.moments)
     shift = params.centre()
     centres_s = params.means - shift
-    compiled = _compiled(model, params)
-    if compiled is not None:
-        kind, factors, logc = compiled
-        for _, X, w in chunks:
-            n, s1, s2, loglik, weight = _kernels.estep_chunk(
-                kind, X, w, shift, centres_s, factors, logc
-            )
-            if X.dtype != np.float64:
-                # about the centres rounded to X's dtype: move them to the
-                # exact centres (a tiny move, so no cancellation)
-                rounded = centres_s.astype(X.dtype).astype(np.float64)
-                s1, s2 = moved_moments(n, s1, s2, centres_s - rounded)
-            stats.n += n
-            stats.s1 += s1
-            stats.s2 += s2
-            stats.loglik += loglik
-            stats.weight += weight
-            stats.rows += X.shape[0]
-        return stats
     gemm = _GemmLogProb(model, params, shift)
     far = _far_components(model, params, centres_s)
     parts: dict[int, SuffStats] = {}

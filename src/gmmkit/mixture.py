@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _kernels, _missing
 from ._dask import DaskSource, lazy_scores
 from ._errors import DataError, InvalidParameterError
-from ._fit import FitOptions, fit_em, initial_params, online_update
+from ._fit import FitOptions, Inits, fit_em, initial_params, online_update
 from ._io import save as _save
 from ._online import OnlineState
 from ._params import check_inits, check_params
@@ -321,8 +321,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         self : GaussianMixture
         """
-        with _kernels.fit_blas_limits():
-            self._fit(X, sample_weight, want_labels=False)
+        self._fit(X, sample_weight, want_labels=False)
         return self
 
     def fit_predict(
@@ -334,22 +333,46 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
-        with _kernels.fit_blas_limits():
-            labels = self._fit(X, sample_weight, want_labels=True)
+        labels = self._fit(X, sample_weight, want_labels=True)
         assert labels is not None
         return labels
 
     def _fit(self, X: Any, sample_weight: Any, want_labels: bool) -> np.ndarray | None:
         model = self._check_params()
-        continuing = bool(self.warm_start) and hasattr(self, "converged_")
-        if continuing:
+        if bool(self.warm_start) and hasattr(self, "converged_"):
             self._check_warm_start_compatible()
-        source = self._source(X, sample_weight, model)
+        return self._fit_source(
+            self._source(X, sample_weight, model), model, want_labels
+        )
+
+    def _fit_source(
+        self,
+        source: DataSource,
+        model: CovarianceModel,
+        want_labels: bool = False,
+        inits: Inits | None = None,
+    ) -> np.ndarray | None:
+        """Fit on a source that :meth:`_source` made (or an equivalent
+        one whose rows are already validated, as ``select_model`` makes once
+        for its whole grid), from ``inits`` when given (else from the
+        ``*_init`` parameters, validated)."""
+        with _kernels.fit_blas_limits(source.n_samples):
+            return self._fit_steps(source, model, want_labels, inits)
+
+    def _fit_steps(
+        self,
+        source: DataSource,
+        model: CovarianceModel,
+        want_labels: bool,
+        inits: Inits | None,
+    ) -> np.ndarray | None:
+        continuing = bool(self.warm_start) and hasattr(self, "converged_")
         n_samples, n_features = source.n_samples, source.n_features
         sw = source.sample_weight
         model.check_n_features(n_features)
         check_rows(self, source, continuing)
-        inits = check_inits(self, model, n_samples, n_features, sw)
+        if inits is None:
+            inits = check_inits(self, model, n_samples, n_features, sw)
         self.__dict__.pop("online_state_", None)
         # missing values: starts and the prior's data moments from the rows
         # with each NaN replaced by its column's observed mean
@@ -403,12 +426,31 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             dtype=self.dtype,
         )
 
-    def _source(self, X: Any, sample_weight: Any, model: CovarianceModel) -> DataSource:
+    def _fit_prepared(self, X: np.ndarray, inits: Inits | None = None) -> None:
+        """``fit(X)`` for a float array that ``check_X`` has already accepted
+        (with this ``nan_policy``), from ``inits`` when given: what
+        ``select_model`` runs for each cell of its grid, so that the data are
+        validated once per grid, not once per fit."""
+        model = self._check_params()
+        self._fit_source(
+            self._source(X, None, model, validated=True), model, False, inits
+        )
+
+    def _source(
+        self,
+        X: Any,
+        sample_weight: Any,
+        model: CovarianceModel,
+        validated: bool = False,
+    ) -> DataSource:
         """The data source of a fit: a streamed X as it is (file, memmap,
-        chunks, Dask), anything else validated whole as an in-memory array.
+        chunks, Dask), anything else validated whole as an in-memory array
+        (unless ``validated``: an array ``check_X`` returned, unweighted).
         Sets ``n_features_in_`` and ``feature_names_in_``."""
         chunk = self.batch_size or self.chunk_size
-        return fit_source(self, X, sample_weight, model, chunk, self._marginalize())
+        return fit_source(
+            self, X, sample_weight, model, chunk, self._marginalize(), validated
+        )
 
     def partial_fit(
         self, X: Any, y: Any = None, sample_weight: Any = None
@@ -924,16 +966,22 @@ def fit_source(
     model: CovarianceModel,
     chunk: int | None,
     marginalize: bool = False,
+    validated: bool = False,
 ) -> DataSource:
     """The data source of a fit: a streamed X as it is (file, memmap,
-    chunks, Dask), anything else validated whole as an in-memory array;
+    chunks, Dask), anything else validated whole as an in-memory array
+    (unless ``validated``: an unweighted array that ``check_X`` returned);
     ``chunk`` rows per chunk (None: :func:`auto_chunk_size`).  Sets
     ``est.n_features_in_`` and ``feature_names_in_``."""
-    stream = _stream_source(X)
-    if stream is None:
+    stream = None if validated else _stream_source(X)
+    if validated:
+        est.n_features_in_ = X.shape[1]
+        est.__dict__.pop("feature_names_in_", None)
+        source: DataSource = ArraySource(X, None, 1)
+    elif stream is None:
         X = check_X(est, X, reset=True, allow_nan=marginalize)
         sw = check_sample_weight(sample_weight, X.shape[0])
-        source: DataSource = ArraySource(X, sw, 1)
+        source = ArraySource(X, sw, 1)
     else:
         if marginalize:
             stream = stream.marginalizing()

@@ -23,9 +23,10 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from ._errors import FitError, GMMError, InvalidParameterError, require
+from ._fit import Inits
 from ._hc import HC_SUBSET, HCStart
 from ._prior import check_prior
-from ._stats import information_criteria
+from ._stats import Responsibilities, information_criteria
 from ._validation import check_choice, check_int, check_real, check_X
 from .covariance import (
     MCLUST_MODELS,
@@ -519,26 +520,32 @@ def _fit_one(
             raise GMMError(f"{k} components need at least {k} rows to start from.")
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
+            # X was validated once for the grid: each fit starts from the
+            # partition as labels (the resp_init it keeps, for a refit, is
+            # the same partition)
             if labels is None:  # one component: the single Gaussian's MLE
-                gm = GaussianMixture(resp_init=np.ones((n, 1)), **common).fit(X)
+                gm = GaussianMixture(resp_init=np.ones((n, 1)), **common)
+                gm._fit_prepared(X, _partition(np.zeros(n, dtype=np.intp), 1))
             elif not use_subset:
-                resp = np.zeros((n, k))
-                resp[np.arange(n), labels] = 1.0
-                gm = GaussianMixture(resp_init=resp, **common).fit(X)
+                gm = GaussianMixture(resp_init=_one_hot(labels, k), **common)
+                gm._fit_prepared(X, _partition(labels, k))
             else:
                 # mclust: one M-step on the subset, then EM on every row.
                 inside = labels >= 0
-                resp = np.zeros((int(inside.sum()), k))
-                resp[np.arange(resp.shape[0]), labels[inside]] = 1.0
                 first = GaussianMixture(
-                    resp_init=resp, **{**common, "max_iter": 0}
-                ).fit((X if filled is None else filled)[inside])
+                    resp_init=_one_hot(labels[inside], k), **{**common, "max_iter": 0}
+                )
+                first._fit_prepared(
+                    (X if filled is None else filled)[inside],
+                    _partition(labels[inside], k),
+                )
                 gm = GaussianMixture(
                     weights_init=first.weights_,
                     means_init=first.means_,
                     precisions_init=first.precisions_,
                     **common,
-                ).fit(X)
+                )
+                gm._fit_prepared(X)
         del caught
         if time_limit is not None:
             gm.callback = None  # (set_params costs ~0.1 ms of introspection)
@@ -562,6 +569,17 @@ def _fit_one(
         n_iter=int(gm.n_iter_),
     )
     return row, gm
+
+
+def _one_hot(labels: np.ndarray, k: int) -> np.ndarray:
+    resp = np.zeros((labels.shape[0], k))
+    resp[np.arange(labels.shape[0]), labels] = 1.0
+    return resp
+
+
+def _partition(labels: np.ndarray, k: int) -> Inits:
+    """A fit's start from a hard partition (mclust's ``me`` from ``hc``)."""
+    return (None, None, None, Responsibilities(k, labels=labels, given=True))
 
 
 def _log_map(gm: GaussianMixture, X: np.ndarray) -> float:

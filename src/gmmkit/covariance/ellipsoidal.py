@@ -278,13 +278,29 @@ class _CommonOrientation(DecomposedModel):
 
     #: True for EVE (equal volumes), False for VVE.
     equal_volume: bool
+    #: (covariances, orientation) of the last M-step (see fit_covariances).
+    _memo: tuple[np.ndarray, np.ndarray] | None = None
 
     def fit_covariances(self, nk, scatter, previous=None):
         active = active_components(nk)
         k, d, _ = scatter.shape
         if not np.all(np.isfinite(scatter[active])):
             return np.full_like(scatter, np.nan)
-        start = None if previous is None else _shared_orientation(previous, active)
+        start = None
+        if previous is not None:
+            # the orientation this model returned last, when ``previous`` is
+            # exactly what it returned (EM's next M-step): recovering it from
+            # the covariances costs an eigendecomposition, half of a small
+            # fit's M-step
+            memo = self._memo
+            if (
+                memo is not None
+                and memo[0].shape == np.shape(previous)
+                and np.array_equal(memo[0], previous)
+            ):
+                start = memo[1].copy()
+            else:
+                start = _shared_orientation(previous, active)
         if start is None:
             _, start = sorted_eigh(scatter[active].sum(axis=0))
         orientation = np.ascontiguousarray(start, dtype=np.float64)
@@ -302,9 +318,11 @@ class _CommonOrientation(DecomposedModel):
             return np.full_like(scatter, np.nan)
         if sweeps >= INNER_MAX_ITER:
             logger.debug("%s M-step stopped after %d sweeps", self.name, sweeps)
-        return compose(
+        out = compose(
             np.ones(k), diag, np.broadcast_to(orientation, (k, *orientation.shape))
         )
+        self._memo = (out.copy(), orientation)
+        return out
 
 
 def _shared_orientation(previous: np.ndarray, active: np.ndarray) -> np.ndarray | None:
