@@ -8,7 +8,7 @@ def test_all_is_sorted_and_complete():
     public = {n for n in dir(gmmkit) if not n.startswith("_")} - {"annotations"}
     modules = {
         "covariance", "mixture", "sources", "plotting", "demo", "cli", "report",
-        "selection", "persistence", "console", "bayesian",
+        "selection", "persistence", "console", "bayesian", "regression",
     }  # fmt: skip
     assert public - modules <= set(gmmkit.__all__) | {"__version__"}
     for name in gmmkit.__all__:

@@ -7,7 +7,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from gmmkit import GaussianMixture
+from gmmkit import GaussianMixture, GaussianMixtureRegressor
 
 
 def _expected_failures(estimator):
@@ -25,7 +25,12 @@ def _expected_failures(estimator):
 
 
 @parametrize_with_checks(
-    [GaussianMixture(), GaussianMixture(n_components=2, covariance_type="diag")],
+    [
+        GaussianMixture(),
+        GaussianMixture(n_components=2, covariance_type="diag"),
+        GaussianMixtureRegressor(),
+        GaussianMixtureRegressor(n_components=2, covariance_type="VVV"),
+    ],
     expected_failed_checks=_expected_failures,
 )
 def test_sklearn_compatible(estimator, check):

@@ -33,6 +33,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .covariance import COVARIANCE_TYPES
     from .mixture import GaussianMixture
     from .persistence import load
+    from .regression import GaussianMixtureRegressor
     from .selection import SelectionProgress, SelectionResult, select_model
     from .sources import (
         CSVSource,
@@ -53,6 +54,7 @@ _LAZY = {
     "FitProgress": "_engine",
     "GaussianMixture": "mixture",
     "GaussianMixtureImputer": "_imputer",
+    "GaussianMixtureRegressor": "regression",
     "IterableSource": "sources",
     "MemmapSource": "sources",
     "ParquetSource": "sources",
@@ -90,6 +92,7 @@ __all__ = [
     "GMMError",
     "GaussianMixture",
     "GaussianMixtureImputer",
+    "GaussianMixtureRegressor",
     "InvalidParameterError",
     "IterableSource",
     "MemmapSource",

@@ -33,10 +33,12 @@ _LOG_2PI = math.log(2.0 * math.pi)
 
 __all__ = [
     "Conditional",
+    "Conditioner",
     "cholesky",
     "complement",
     "condition",
     "condition_residuals",
+    "conditioner",
     "log_density",
     "marginal",
     "mixture_condition",
@@ -226,3 +228,79 @@ def mixture_condition(
     total = post.sum(axis=1, keepdims=True)
     post /= total
     return (np.log(total) + top)[:, 0], post, cond_means, cond_covs
+
+
+@dataclass(frozen=True)
+class Conditioner:
+    """Every component conditioned on the same coordinates, for many rows.
+
+    :func:`condition_residuals` factorises per call and solves a triangular
+    system per component with the rows as right-hand sides; for many rows
+    given the same coordinates it is faster to invert each (small) triangular
+    factor once, ``W_k = L_k^{-1}``, so that a block of rows costs matrix
+    products only: ``z = W_k (x_g - mu_kg)``, ``log N = log_const_k - |z|^2
+    / 2`` and ``E[x_r | x_g, k] = mu_kr + B_k^T z`` with ``B_k = W_k
+    Sigma_kgr``.  Build it with :func:`conditioner`.
+
+    Attributes
+    ----------
+    means_given : ndarray of shape (K, g)
+    means_rest : ndarray of shape (K, r)
+    whiten : ndarray of shape (K, g, g)
+        ``W_k^T`` (rows times it give ``z^T``).
+    gain : ndarray of shape (K, g, r)
+        ``B_k``.
+    covariances : ndarray of shape (K, r, r)
+        ``Cov[x_r | x_g, k]``.
+    log_const : ndarray of shape (K,)
+        ``-(log det Sigma_kgg + g log 2 pi) / 2``.
+    """
+
+    means_given: np.ndarray
+    means_rest: np.ndarray
+    whiten: np.ndarray
+    gain: np.ndarray
+    covariances: np.ndarray
+    log_const: np.ndarray
+
+    def apply(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``log N(x_g | mu_kg, Sigma_kgg)`` (n, K) and ``E[x_r | x_g, k]``
+        (n, K, r) for rows ``values`` (n, g)."""
+        res = values[None, :, :] - self.means_given[:, None, :]  # (K, n, g)
+        z = np.matmul(res, self.whiten)
+        log_dens = self.log_const[:, None] - 0.5 * np.einsum("kng,kng->kn", z, z)
+        cond_means = self.means_rest[:, None, :] + np.matmul(z, self.gain)
+        return log_dens.T, cond_means.transpose(1, 0, 2)
+
+
+def conditioner(
+    means: np.ndarray, covariances: np.ndarray, given: np.ndarray
+) -> Conditioner:
+    """A :class:`Conditioner` of the components ``N(means[k],
+    covariances[k])`` on coordinates ``given`` (the rest in order)."""
+    given = np.asarray(given, dtype=np.intp)
+    rest = complement(given, means.shape[1])
+    k, g = means.shape[0], given.size
+    s_rr = covariances[:, rest[:, None], rest[None, :]]
+    if g == 0:
+        return Conditioner(
+            means[:, given],
+            means[:, rest],
+            np.zeros((k, 0, 0)),
+            np.zeros((k, 0, rest.size)),
+            s_rr.copy(),
+            np.zeros(k),
+        )
+    chol = cholesky(covariances[:, given[:, None], given[None, :]])
+    inv = _solve_lower(chol, np.broadcast_to(np.eye(g), (k, g, g)))
+    gain = np.matmul(inv, covariances[:, given[:, None], rest[None, :]])
+    cond = s_rr - np.matmul(gain.transpose(0, 2, 1), gain)
+    log_det = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+    return Conditioner(
+        means[:, given],
+        means[:, rest],
+        np.ascontiguousarray(inv.transpose(0, 2, 1)),
+        gain,
+        0.5 * (cond + cond.transpose(0, 2, 1)),
+        -0.5 * (log_det + g * _LOG_2PI),
+    )

@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from . import _kernels, _missing
+from . import _conditional, _kernels, _missing
 from ._dask import DaskSource, lazy_scores
 from ._errors import DataError, InvalidParameterError
 from ._fit import FitOptions, Inits, fit_em, initial_params, online_update
@@ -788,6 +788,100 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ]
         labels = np.repeat(np.arange(k), counts)
         return np.vstack(parts), labels
+
+    # ------------------------------------------------ marginals, conditionals
+    def marginal(self, features: Any) -> GaussianMixture:
+        """The fitted mixture of some features, the others integrated out.
+
+        ``p(x_features) = sum_k pi_k N(x_features | mu_k,features,
+        Sigma_k,features)``: same weights, the listed entries of the means and
+        covariances.  Its ``score_samples`` is the log marginal density.
+
+        Parameters
+        ----------
+        features : int, str or list of them
+            Feature indices, or names when the model was fitted on named
+            columns (a DataFrame); the new mixture's features, in this order.
+
+        Returns
+        -------
+        gm : GaussianMixture
+            Fitted; its ``covariance_type`` keeps the model where the
+            constraints survive (spherical and diagonal models stay so; EVI
+            becomes VVI, every ellipsoidal model "full" / VVV: see
+            :func:`gmmkit.covariance.subset_type`).  It samples, scores,
+            plots and saves like any fitted mixture.
+        """
+        check_is_fitted(self)
+        return self._derived(
+            _conditional.marginal(*self._derive_from(), features, *self._names())
+        )
+
+    def condition(self, features: Any, values: Any) -> GaussianMixture:
+        """The fitted mixture of the other features given ``x_features = values``.
+
+        ``p(x_r | x_g = v) = sum_k w_k N(x_r | m_k, C_k)`` with ``w_k`` the
+        posterior ``P(k | x_g = v)``, ``m_k = mu_kr + Sigma_krg Sigma_kgg^-1
+        (v - mu_kg)`` and ``C_k = Sigma_krr - Sigma_krg Sigma_kgg^-1
+        Sigma_kgr`` (by Cholesky factors; see :mod:`gmmkit._conditional`).
+
+        Parameters
+        ----------
+        features : int, str or list of them
+            The features whose values are known (indices, or names when the
+            model was fitted on named columns).
+        values : array-like of shape (len(features),)
+            Their values, finite.
+
+        Returns
+        -------
+        gm : GaussianMixture
+            Fitted, over the remaining features in their original order;
+            covariance model as for :meth:`marginal`.
+        """
+        check_is_fitted(self)
+        part = _conditional.condition(
+            *self._derive_from(), features, values, *self._names()
+        )
+        return self._derived(part)
+
+    def _derive_from(self) -> tuple[str, CovarianceModel, Params]:
+        fitted = getattr(self, "_fitted_covariance_type", self.covariance_type)
+        return fitted, self._model(), self._fitted_params()
+
+    def _names(self) -> tuple[Any, float]:
+        return getattr(self, "feature_names_in_", None), float(self.reg_covar)
+
+    def _derived(self, part: _conditional.Part) -> GaussianMixture:
+        """A fitted mixture holding ``part`` (a marginal or conditional of
+        this one) with this one's parameters, except those shaped by the
+        features (the ``*_init`` arrays, a prior given as numbers)."""
+        params = {
+            name: value
+            for name, value in self.get_params(deep=False).items()
+            if name in GaussianMixture._get_param_names()
+        }
+        params.update(
+            covariance_type=part.covariance_type,
+            weights_init=None,
+            means_init=None,
+            precisions_init=None,
+            resp_init=None,
+            warm_start=False,
+        )
+        if not (params["prior"] is None or isinstance(params["prior"], str)):
+            params["prior"] = None
+        new = GaussianMixture(**params)
+        new._store_fitted(get_model(part.covariance_type), part.params)
+        new.n_features_in_ = int(part.params.means.shape[1])
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None:
+            new.feature_names_in_ = np.asarray(names, dtype=object)[part.features]
+        new.converged_ = bool(getattr(self, "converged_", True))
+        new.n_iter_ = 0
+        new.lower_bound_ = -math.inf
+        new.lower_bounds_ = []
+        return new
 
     # ------------------------------------------------------- files, notebooks
     def save(self, path: Any) -> Any:

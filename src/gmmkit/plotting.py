@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ._conditional import feature_index
 from ._errors import InvalidParameterError, require
 from .covariance import to_dense
 
@@ -42,11 +43,14 @@ __all__ = [
     "dense_covariances",
     "plot_1d",
     "plot_components",
+    "plot_conditional_density",
     "plot_criterion",
     "plot_density",
+    "plot_marginal",
     "plot_mixture",
     "plot_nll",
     "plot_pairs",
+    "plot_regression",
     "plot_uncertainty",
 ]
 
@@ -1336,3 +1340,280 @@ def animate_em(
             os.unlink(tmp_name)
         raise
     return target
+
+
+# ------------------------------------------- marginals, conditionals, regression
+def _feature_label(gm: Any, j: int, fallback: str) -> str:
+    names = getattr(gm, "feature_names_in_", None)
+    return str(names[j]) if names is not None else fallback
+
+
+def plot_marginal(
+    gmm: Any,
+    features: Sequence[Any] = (0, 1),
+    X: Any = None,
+    ax: Any = None,
+    *,
+    given: Any = None,
+    values: Any = None,
+    levels: int | Sequence[float] = 10,
+    filled: bool = False,
+    grid_size: int = 200,
+    cmap: str = "viridis",
+    colorbar: bool = False,
+    title: str | None = None,
+) -> Any:
+    """Contours of a two-feature marginal or conditional density.
+
+    Without ``given``: ``p(x_i, x_j)``, the mixture's marginal over
+    ``features = (i, j)`` (the other features integrated out).  With
+    ``given`` and ``values``: ``p(x_i, x_j | x_given = values)`` (features
+    in neither are integrated out).  Built with
+    :meth:`gmmkit.GaussianMixture.marginal` and
+    :meth:`~gmmkit.GaussianMixture.condition`, drawn by :func:`plot_density`.
+
+    Parameters
+    ----------
+    gmm : fitted :class:`gmmkit.GaussianMixture`
+    features : pair of int or str, default=(0, 1)
+        The two features on the axes (indices, or names for a model fitted
+        on named columns).
+    X : array-like, default=None
+        Points to show: shape (n_samples, n_features) of the model (the two
+        features' columns are taken) or (n_samples, 2).
+    ax : matplotlib Axes, default=None
+    given : int, str or list of them, default=None
+        Features to condition on.
+    values : array-like of shape (len(given),), default=None
+        Their values.
+    levels, filled, grid_size, cmap, colorbar
+        As for :func:`plot_density`.
+    title : str, default=None
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    _check_fitted(gmm)
+    if not hasattr(gmm, "marginal"):
+        raise InvalidParameterError(
+            "plot_marginal needs a gmmkit.GaussianMixture (it uses its marginal and "
+            f"condition methods); got {type(gmm).__name__}."
+        )
+    pair = [features] if isinstance(features, (str, int)) else list(features)
+    if len(pair) != 2:
+        raise InvalidParameterError(
+            f"features must name exactly two features for a contour plot; got "
+            f"{features!r}. Use plot_1d(gmm.marginal([i]), X) for one feature."
+        )
+    if (given is None) != (values is None):
+        raise InvalidParameterError(
+            "given and values go together: pass both (the features to condition on "
+            "and their values) or neither."
+        )
+    given_list = (
+        []
+        if given is None
+        else ([given] if isinstance(given, (str, int)) else list(given))
+    )
+    part = gmm.marginal([*pair, *given_list])
+    if given_list:
+        part = part.condition(list(range(2, 2 + len(given_list))), values)
+    data = None
+    if X is not None:
+        d = int(np.asarray(gmm.means_).shape[1])
+        if d != 2 and np.ndim(X) == 2 and np.shape(X)[1] == d:
+            names = getattr(gmm, "feature_names_in_", None)
+            columns = feature_index(pair, d, names, "plot_marginal")
+            data = _as_data(X, d)[:, columns]
+        else:
+            data = _as_data(X, 2)
+    ax = plot_density(
+        part,
+        data,
+        ax,
+        levels,
+        filled,
+        grid_size=grid_size,
+        cmap=cmap,
+        colorbar=colorbar,
+    )
+    labels = [
+        _feature_label(part, j, f"$x_{{{f}}}$") for j, f in enumerate(pair)
+    ]
+    _set_xy_labels(ax, labels)
+    if title is None:
+        title = f"Marginal density $p$({labels[0]}, {labels[1]})"
+        if given_list:
+            shown = ", ".join(
+                f"{g}={float(v):.3g}"
+                for g, v in zip(given_list, np.ravel(values), strict=False)
+            )
+            title = f"Conditional density given {shown}"
+    ax.set_title(title)
+    return ax
+
+
+def _check_regressor(reg: Any, function: str) -> None:
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(reg)
+    mixture = getattr(reg, "mixture_", None)
+    if (
+        mixture is None
+        or getattr(reg, "n_features_in_", None) != 1
+        or getattr(reg, "n_targets_", None) != 1
+    ):
+        raise InvalidParameterError(
+            f"{function} draws a GaussianMixtureRegressor with one input feature "
+            "and one target; this one has "
+            f"{getattr(reg, 'n_features_in_', '?')} input(s) and "
+            f"{getattr(reg, 'n_targets_', '?')} target(s)."
+        )
+
+
+def _regression_data(X: Any, y: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
+    if (X is None) != (y is None):
+        raise InvalidParameterError(
+            "X and y go together: pass both (the data to show) or neither."
+        )
+    if X is None:
+        return None, None
+    x = _as_data(X, 1)[:, 0]
+    t = np.asarray(y, dtype=np.float64).ravel()
+    if t.shape != x.shape:
+        raise InvalidParameterError(
+            f"y must hold one value per row of X, shape ({x.size},); got "
+            f"{np.shape(y)}."
+        )
+    return x, t
+
+
+def _input_range(reg: Any, x: np.ndarray | None, n_sigma: float) -> tuple[float, ...]:
+    """The x range covering the data and every component's n-sigma interval."""
+    means = np.asarray(reg.mixture_.means_, dtype=np.float64)[:, :1]
+    covs = dense_covariances(reg.mixture_)[:, :1, :1]
+    lo, hi = _box(None if x is None else x[:, None], means, covs, n_sigma)
+    return float(lo[0]), float(hi[0])
+
+
+def plot_regression(
+    reg: Any,
+    X: Any = None,
+    y: Any = None,
+    ax: Any = None,
+    *,
+    n_std: float = 2.0,
+    grid_size: int = 300,
+    title: str | None = None,
+) -> Any:
+    """The regression curve ``E[y | x]`` with a band of ``n_std`` standard
+    deviations of ``p(y | x)``, for one input and one target.
+
+    Parameters
+    ----------
+    reg : fitted :class:`gmmkit.GaussianMixtureRegressor` (one input, one target)
+    X, y : array-like, default=None
+        Data to scatter (X of shape (n_samples, 1) or (n_samples,)).
+    ax : matplotlib Axes, default=None
+    n_std : float, default=2.0
+        Half-width of the band in standard deviations (``predict(...,
+        return_std=True)``).
+    grid_size : int, default=300
+        Points along x.
+    title : str, default=None
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    _check_regressor(reg, "plot_regression")
+    (width,) = _check_n_std(n_std)[:1]
+    size = _check_grid_size(grid_size)
+    x, t = _regression_data(X, y)
+    ax = _axes(ax)
+    lo, hi = _input_range(reg, x, 3.0)
+    grid = np.linspace(lo, hi, size)
+    mean, std = reg.predict(_model_input(reg, grid[:, None]), return_std=True)
+    mean, std = np.ravel(mean), np.ravel(std)
+    if x is not None:
+        ax.scatter(x, t, **{**_DATA_STYLE, "label": "data"})
+    ax.fill_between(
+        grid,
+        mean - width * std,
+        mean + width * std,
+        color="C0",
+        alpha=0.25,
+        linewidth=0,
+        label=rf"$\pm {width:g}\sigma$",
+    )
+    ax.plot(grid, mean, color="C0", linewidth=2.0, label=r"$E[y \mid x]$")
+    ax.set_xlim(lo, hi)
+    ax.set_xlabel(_feature_label(reg, 0, "$x$"))
+    ax.set_ylabel(_feature_label(reg.mixture_, 1, "$y$"))
+    k = len(reg.mixture_.weights_)
+    ax.set_title(
+        title if title is not None else f"Gaussian mixture regression ({k} components)"
+    )
+    ax.legend(loc="best", fontsize="small")
+    return ax
+
+
+def plot_conditional_density(
+    reg: Any,
+    X: Any = None,
+    y: Any = None,
+    ax: Any = None,
+    *,
+    grid_size: int = 200,
+    cmap: str = "viridis",
+    colorbar: bool = False,
+    title: str | None = None,
+) -> Any:
+    """The conditional density ``p(y | x)`` as an image over (x, y), for one
+    input and one target: each vertical slice is the density of y at that x
+    (``exp(log p(x, y) - log p(x))`` from the joint mixture and its
+    marginal).
+
+    Parameters
+    ----------
+    reg : fitted :class:`gmmkit.GaussianMixtureRegressor` (one input, one target)
+    X, y : array-like, default=None
+        Data to scatter on top (white dots).
+    ax : matplotlib Axes, default=None
+    grid_size : int, default=200
+        Grid points per axis.
+    cmap : str, default="viridis"
+    colorbar : bool, default=False
+        Add a colour bar labelled ``p(y | x)``.
+    title : str, default=None
+
+    Returns
+    -------
+    ax : matplotlib Axes
+    """
+    _check_regressor(reg, "plot_conditional_density")
+    size = _check_grid_size(grid_size)
+    x, t = _regression_data(X, y)
+    ax = _axes(ax)
+    joint = reg.mixture_
+    means = np.asarray(joint.means_, dtype=np.float64)
+    covs = dense_covariances(joint)
+    both = None if x is None or t is None else np.column_stack([x, t])
+    lo, hi = _box(both, means, covs, 3.0)
+    xx, yy, points = _grid(lo, hi, size)
+    log_joint = joint.score_samples(_model_input(joint, points))
+    margin = joint.marginal([0])
+    log_x = margin.score_samples(_model_input(margin, points[:, :1]))
+    zz = np.exp(log_joint - log_x).reshape(xx.shape)
+    mesh = ax.pcolormesh(xx, yy, zz, cmap=cmap, shading="auto", zorder=1)
+    if x is not None:
+        ax.scatter(x, t, **{**_DATA_STYLE, "color": "white", "alpha": 0.5, "zorder": 2})
+    if colorbar:
+        ax.figure.colorbar(mesh, ax=ax, label=r"$p(y \mid x)$")
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_xlabel(_feature_label(reg, 0, "$x$"))
+    ax.set_ylabel(_feature_label(reg.mixture_, 1, "$y$"))
+    ax.set_title(title if title is not None else r"Conditional density $p(y \mid x)$")
+    return ax

@@ -84,6 +84,24 @@ def get_model(covariance_type: object) -> CovarianceModel:
     )
 
 
+def subset_type(covariance_type: object) -> str:
+    """The ``covariance_type`` of a mixture's marginals and conditionals.
+
+    The marginal of a mixture over some of its features (the sub-blocks of
+    its covariances) and its conditional given the others (the Schur
+    complements) keep the model where its constraints survive: spherical and
+    diagonal models stay so (EII, VII, EEI, VEI, VVI; EVI becomes VVI, whose
+    volumes may then differ), every ellipsoidal model becomes the
+    unconstrained VVV.  The name is scikit-learn's ("spherical", "diag",
+    "full") for a model named in scikit-learn's words, else mclust's.
+    """
+    name = get_model(covariance_type).subset_model
+    if covariance_type in _SKLEARN:
+        sklearn_names = {cls.name: sk for sk, cls in _SKLEARN.items()}
+        return sklearn_names.get(name, name)
+    return name
+
+
 def to_dense(
     covariances: object,
     covariance_type: object,
@@ -152,5 +170,6 @@ __all__ = [
     "get_model",
     "reciprocal_condition",
     "regularisation_share",
+    "subset_type",
     "to_dense",
 ]

@@ -91,6 +91,14 @@ class CovarianceModel(ABC):
     #: The MAP M-step under mclust's conjugate prior; None where mclust has
     #: none (EVE, VEE, VVE, EVV).
     prior_rule: ClassVar[PriorRule | None] = None
+    #: mclust's name of the model that describes the marginals and the
+    #: conditionals of a mixture of this model over some of its features
+    #: (:func:`gmmkit.covariance.subset_type`): the model itself where its
+    #: constraints survive taking a sub-block of every covariance and the
+    #: Schur complement (spherical and axis-aligned models with equal or
+    #: variable volume, diagonal), the family's unconstrained model otherwise
+    #: (EVI -> VVI, every ellipsoidal model -> VVV).
+    subset_model: ClassVar[str] = "VVV"
 
     @property
     def kernel_kind(self) -> Literal["full", "diag"]:

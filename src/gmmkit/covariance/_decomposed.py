@@ -293,6 +293,7 @@ def dense_view(model: type[CovarianceModel]) -> type[DenseView]:
             "moments": model.moments,
             "squarem": model.squarem,
             "prior_rule": model.prior_rule,
+            "subset_model": model.subset_model,
             "__doc__": f"{model.__doc__}\n\nArrays have shape (K, d, d).",
             "__module__": __name__,
             "__qualname__": f"dense_view({model.name})",

@@ -43,6 +43,7 @@ class VVI(CovarianceModel):
     """Each component has its own diagonal covariance (scikit-learn "diag")."""
 
     name = "VVI"
+    subset_model = "VVI"
     sklearn_name = "diag"
     family = "diagonal"
     moments = "diag"
@@ -104,6 +105,7 @@ class EEI(DecomposedModel):
     """Equal volume and shape, axis-aligned: one diagonal covariance for all."""
 
     name = "EEI"
+    subset_model = "EEI"
     family = "diagonal"
     moments = "diag"
     squarem = True
@@ -132,6 +134,7 @@ class EVI(DecomposedModel):
     """Equal volume, variable shape, axis-aligned."""
 
     name = "EVI"
+    subset_model = "VVI"
     family = "diagonal"
     moments = "diag"
     # lambda = sum_k |L + diag S_k|^(1/d) / (n + nu + m + 1)
@@ -154,6 +157,7 @@ class VEI(DecomposedModel):
     """Variable volume, equal shape, axis-aligned (iterative M-step)."""
 
     name = "VEI"
+    subset_model = "VEI"
     family = "diagonal"
     moments = "diag"
     # lambda_k = sum_j (L + S_kjj) / A_j / (n_k d + nu + m + 2), A as without prior

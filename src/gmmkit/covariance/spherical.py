@@ -25,6 +25,7 @@ class VII(CovarianceModel):
 
     name = "VII"
     sklearn_name = "spherical"
+    subset_model = "VII"
     family = "spherical"
     moments = "diag"
     valid_precision = "positive"
@@ -93,6 +94,7 @@ class EII(DecomposedModel):
     """
 
     name = "EII"
+    subset_model = "EII"
     family = "spherical"
     moments = "diag"
     squarem = True
@@ -132,6 +134,7 @@ class E(EII):
     """One-dimensional data, equal variance in every component."""
 
     name = "E"
+    subset_model = "E"
     # sigma^2 = (L + sum_k S_k) / (n + nu + G + 2)
     prior_rule = PriorRule(
         "scalar", lambda g, d: 1.0 / g, lambda nu, g, d, m: (nu + g + 2) / g, "V"
@@ -145,6 +148,7 @@ class V(DecomposedModel):
     """One-dimensional data, a variance per component."""
 
     name = "V"
+    subset_model = "V"
     family = "spherical"
     moments = "diag"
     squarem = True
