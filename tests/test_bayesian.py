@@ -316,7 +316,9 @@ def test_bad_parameters_are_named(X):
 
 
 def test_bad_data_are_errors(X):
-    with pytest.raises(DataError, match="n_components=5 needs at least as many samples"):
+    with pytest.raises(
+        DataError, match="n_components=5 needs at least as many samples"
+    ):
         BayesianGaussianMixture(5).fit(X[:3])
     with pytest.raises(DataError, match="sample_weight must be non-negative"):
         BayesianGaussianMixture(2).fit(X, sample_weight=-np.ones(X.shape[0]))

@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import betaln, digamma, gammaln
@@ -342,3 +343,215 @@ def vb_steps(
         bound = sklearn_bound(model, new, prior, entropy)
         yield Step(bound, 1.0, post, new, passes)
         post = new
+
+
+# -- the evidence lower bound with every constant ------------------------------
+
+
+def _log_wishart_b(log_det_w: np.ndarray, dof: np.ndarray, p: int) -> np.ndarray:
+    """``log B(W, nu)``, the Wishart's log normaliser in dimension ``p``."""
+    i = np.arange(p)[:, None]
+    return (
+        -0.5 * dof * log_det_w
+        - 0.5 * dof * p * math.log(2.0)
+        - 0.25 * p * (p - 1) * math.log(math.pi)
+        - np.sum(gammaln(0.5 * (dof - i)), axis=0)
+    )
+
+
+def _precision_blocks(
+    model: CovarianceModel, post: Posterior, prior: VBPrior
+) -> tuple[tuple[Any, ...], np.ndarray]:
+    """The Wishart factors of ``q`` and their prior, as arrays over blocks:
+    ``(p, nu, log det W, tr(Psi_0 E[Lambda]), log det Psi_0)``, plus
+    ``E[log |Lambda_k|]`` of each component (K,).
+
+    full: one d-dimensional block per component; tied: one shared block;
+    diag: one 1-dimensional block per component and feature; spherical: one
+    1-dimensional block per component (``Lambda_k = lambda_k I``).  Each
+    block's ``nu W`` is the posterior precision ``Sigma^-1``.
+    """
+    k, d = post.means.shape
+    name = str(model.sklearn_name)
+    dof = _per_component_dof(post.dof, k)
+    prec = np.asarray(
+        model.dense(model.precisions_from_cholesky(post.precisions_cholesky), k, d),
+        dtype=np.float64,
+    )
+    log_det_prec = 2.0 * log_det_factors(model, post)
+    psi0 = np.asarray(prior.covariance, dtype=np.float64)
+    if name in ("full", "tied"):
+        i = np.arange(d)[:, None]
+        e_log_det = (
+            np.sum(digamma(0.5 * (dof - i)), axis=0)
+            + d * math.log(2.0)
+            - d * np.log(dof)
+            + log_det_prec
+        )
+        take = slice(0, 1) if name == "tied" else slice(None)
+        blocks: tuple[Any, ...] = (
+            d,
+            dof[take],
+            (log_det_prec - d * np.log(dof))[take],
+            np.einsum("ij,kji->k", psi0, prec)[take],
+            np.full(dof[take].shape, np.linalg.slogdet(psi0)[1]),
+        )
+        return blocks, e_log_det
+    e_log_det = d * (digamma(0.5 * dof) + math.log(2.0) - np.log(dof)) + log_det_prec
+    if name == "diag":
+        p_diag = np.diagonal(prec, axis1=1, axis2=2)  # (K, d)
+        nu = np.repeat(dof, d)
+        blocks = (
+            1,
+            nu,
+            np.log(p_diag).ravel() - np.log(nu),
+            (psi0[None, :] * p_diag).ravel(),
+            np.tile(np.log(psi0), k),
+        )
+    else:  # spherical
+        lam = prec[:, 0, 0]
+        blocks = (
+            1,
+            dof,
+            np.log(lam) - np.log(dof),
+            float(psi0) * lam,
+            np.full(k, math.log(float(psi0))),
+        )
+    return blocks, e_log_det
+
+
+def _neg_kl_wishart(blocks, prior: VBPrior) -> float:
+    """``E_q[log p(Lambda)] - E_q[log q(Lambda)]`` summed over the blocks."""
+    p, nu, log_w, trace, log_psi0 = blocks
+    i = np.arange(p)[:, None]
+    e_log = np.sum(digamma(0.5 * (nu - i)), axis=0) + p * math.log(2.0) + log_w
+    nu0 = prior.dof
+    log_p = (
+        _log_wishart_b(-log_psi0, np.full(nu.shape, nu0), p)
+        + 0.5 * (nu0 - p - 1) * e_log
+        - 0.5 * trace
+    )
+    log_q = _log_wishart_b(log_w, nu, p) + 0.5 * (nu - p - 1) * e_log - 0.5 * nu * p
+    return float(np.sum(log_p - log_q))
+
+
+def _neg_kl_weights(weight_type: str, conc: np.ndarray, alpha0: float) -> float:
+    """``E_q[log p(pi)] - E_q[log q(pi)]``: Dirichlet, or the sticks' Betas
+    (prior ``Beta(1, alpha_0)``)."""
+    if weight_type == "dirichlet_process":
+        a, b = conc
+        kl = float(
+            np.sum(
+                -np.log(alpha0)
+                - betaln(a, b)
+                + (a - 1.0) * digamma(a)
+                + (b - alpha0) * digamma(b)
+                + (alpha0 + 1.0 - a - b) * digamma(a + b)
+            )
+        )
+        return -kl
+    k = conc.shape[0]
+    log_c = gammaln(conc.sum()) - gammaln(conc).sum()
+    log_c0 = gammaln(k * alpha0) - k * gammaln(alpha0)
+    kl = (
+        log_c - log_c0 + np.sum((conc - alpha0) * (digamma(conc) - digamma(conc.sum())))
+    )
+    return -float(kl)
+
+
+def elbo(
+    model: CovarianceModel,
+    post: Posterior,
+    prior: VBPrior,
+    params: Params,
+    stats: SuffStats,
+) -> float:
+    """The evidence lower bound ``E_q[log p(X, Z, pi, mu, Lambda)] - E_q[log
+    q(Z, pi, mu, Lambda)]`` with every constant, for ``q(Z)`` the
+    responsibilities of the E-step (under ``params = estep_params(post)``)
+    that gave ``stats``.  See :attr:`BayesianGaussianMixture.elbo_` for the
+    model it bounds the evidence of."""
+    k, d = post.means.shape
+    if not np.array_equal(stats.centres, post.means):
+        stats = stats.recentred(post.means)
+    entropy = resp_entropy(model, params, stats)
+    blocks, e_log_det = _precision_blocks(model, post, prior)
+    beta, nk = post.mean_precision, stats.n
+    factors = model.kernel_factors(post.precisions_cholesky, k, d)
+    if model.kernel_kind == "full":
+        trace_s = np.einsum("kil,kij,kjl->k", factors, stats.s2, factors)
+    else:
+        trace_s = np.einsum("kj,kj->k", stats.s2, factors)
+    data = 0.5 * np.sum(nk * (e_log_det - d * _LOG_2PI - d / beta) - trace_s)
+    e_log_pi = expected_log_weights(prior.weight_type, post.weight_concentration)
+    labels = float(np.sum(np.where(nk > 0, nk * e_log_pi, 0.0)))
+    prec = np.asarray(
+        model.dense(model.precisions_from_cholesky(post.precisions_cholesky), k, d),
+        dtype=np.float64,
+    )
+    diff = post.means - prior.mean
+    b0 = prior.mean_precision
+    means = 0.5 * np.sum(
+        d * np.log(b0 / beta)
+        - d * b0 / beta
+        + d
+        - b0 * np.einsum("ki,kij,kj->k", diff, prec, diff)
+    )
+    return float(
+        data
+        + labels
+        - entropy
+        + means
+        + _neg_kl_wishart(blocks, prior)
+        + _neg_kl_weights(
+            prior.weight_type, post.weight_concentration, prior.weight_concentration
+        )
+    )
+
+
+def predictive_log_density(
+    model: CovarianceModel, post: Posterior, X: np.ndarray
+) -> np.ndarray:
+    """``log p(x | data)`` under ``q``: ``sum_k w_k St(x | m_k, S_k, f_k)``
+    with ``w`` the normalised expected weights (``weights_``) and the
+    Student-t of each component's ``q(mu_k, Lambda_k)`` marginalised
+    (Bishop 2006, eq. 10.81): full and tied ``f = nu + 1 - d``, ``S =
+    (1 + beta) nu Sigma / (beta f)``; spherical ``f = nu``, ``S = (1 + beta)
+    Sigma / beta``; diag a product over features of one-dimensional ones
+    with ``f = nu`` and scale ``(1 + beta) Sigma_j / beta``."""
+    k, d = post.means.shape
+    name = str(model.sklearn_name)
+    dof = _per_component_dof(post.dof, k)
+    beta = post.mean_precision
+    cov = np.asarray(model.dense(post.covariances, k, d), dtype=np.float64)
+    blocks = d if name in ("full", "tied") else 1
+    f = dof + 1.0 - blocks
+    scale = cov * ((1.0 + beta) / beta * dof / f)[:, None, None]
+    out = np.empty((X.shape[0], k))
+    for j in range(k):
+        diff = X - post.means[j]
+        if name == "diag":  # independent coordinates
+            var = np.diagonal(scale[j])
+            z = diff * diff / var
+            out[:, j] = np.sum(
+                gammaln(0.5 * (f[j] + 1.0))
+                - gammaln(0.5 * f[j])
+                - 0.5 * np.log(f[j] * math.pi * var)
+                - 0.5 * (f[j] + 1.0) * np.log1p(z / f[j]),
+                axis=1,
+            )
+            continue
+        chol = np.linalg.cholesky(scale[j])
+        z = np.linalg.solve(chol, diff.T)
+        maha = np.einsum("ij,ij->j", z, z)
+        out[:, j] = (
+            gammaln(0.5 * (f[j] + d))
+            - gammaln(0.5 * f[j])
+            - 0.5 * d * math.log(f[j] * math.pi)
+            - np.log(np.diagonal(chol)).sum()
+            - 0.5 * (f[j] + d) * np.log1p(maha / f[j])
+        )
+    with np.errstate(divide="ignore"):
+        out += np.log(post.weights)
+    top = out.max(axis=1, keepdims=True)
+    return (top + np.log(np.exp(out - top).sum(axis=1, keepdims=True)))[:, 0]

@@ -25,8 +25,10 @@ from ._variational import (
     WEIGHT_PRIOR_TYPES,
     Posterior,
     VBPrior,
+    elbo,
     estep_params,
     m_step,
+    predictive_log_density,
     vb_steps,
 )
 from .covariance import CovarianceModel, get_model
@@ -46,6 +48,10 @@ from .sources import SAMPLED_INIT_THRESHOLD, ArraySource, DataSource
 logger = logging.getLogger("gmmkit")
 
 _OWNER = "BayesianGaussianMixture"
+
+#: Expected weight above which a component counts in ``n_effective_components_``
+#: (and is kept by :meth:`BayesianGaussianMixture.prune`).
+EFFECTIVE_WEIGHT = 1e-3
 
 
 class BayesianGaussianMixture(DensityMixin, BaseEstimator):
@@ -295,9 +301,15 @@ class BayesianGaussianMixture(DensityMixin, BaseEstimator):
         self.lower_bound_ = best.lower_bound
         self.lower_bounds_ = list(best.lower_bounds)
         self.n_samples_fit_ = n_samples
+        # the full bound of the fitted q, with q(Z) its own E-step: one pass
+        params = self._estep_params()
+        final = em_source.estep(model, params)
+        self.elbo_ = elbo(model, post, prior, params, final)
+        self.n_effective_components_ = int(np.sum(post.weights > EFFECTIVE_WEIGHT))
+        self._prior = prior
         if not want_labels:
             return None
-        _, labels = source.final_pass(model, self._estep_params(), True)
+        _, labels = source.final_pass(model, params, True)
         return labels
 
     def _source(self, X: Any, sample_weight: Any, model: CovarianceModel) -> DataSource:
@@ -477,16 +489,38 @@ class BayesianGaussianMixture(DensityMixin, BaseEstimator):
         return check_X(self, X, reset=False)
 
     # ---------------------------------------------------------------- predict
-    def score_samples(self, X: Any) -> np.ndarray:
-        """``log sum_k exp(E_q[log pi_k + log N(x | mu_k, Lambda_k)])`` per
-        row, scikit-learn's ``score_samples`` of this model.
+    def score_samples(self, X: Any, predictive: bool = False) -> np.ndarray:
+        """Log-density of each row.
+
+        ``predictive=False`` (scikit-learn's ``score_samples``): ``log sum_k
+        exp(E_q[log pi_k + log N(x | mu_k, Lambda_k)])``, which is not a
+        normalised density.  ``predictive=True``: the posterior predictive
+        density ``log p(x | data)``, a mixture of Student-t distributions
+        (see :func:`gmmkit._variational.predictive_log_density`; for the
+        Dirichlet process the weights are the normalised expected weights
+        ``weights_``); in-memory X only, computed chunk by chunk.
 
         Returns
         -------
         log_prob : ndarray of shape (n_samples,)
         """
         X = self._checked(X)
-        return self._scorer(self._estep_params()).score_samples(X)
+        if not predictive:
+            return self._scorer(self._estep_params()).score_samples(X)
+        if _stream_source(X) is not None:
+            raise InvalidParameterError(
+                "score_samples(predictive=True) takes in-memory arrays; got a "
+                f"streamed X ({type(X).__name__}). Read it into an array (or in "
+                "parts) first."
+            )
+        model, post = self._model(), self._posterior()
+        step = self.chunk_size or 65536
+        return np.concatenate(
+            [
+                predictive_log_density(model, post, X[i : i + step])
+                for i in range(0, X.shape[0], step)
+            ]
+        )
 
     def score(self, X: Any, y: Any = None, sample_weight: Any = None) -> float:
         """Mean (weighted) ``score_samples`` of X."""
