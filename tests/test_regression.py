@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from gmr import GMM
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
@@ -389,3 +390,19 @@ def test_a_million_queries_in_bounded_memory():
         rtol=1e-10,
         atol=1e-10,
     )
+
+
+def test_warm_start_continues_the_joint_mixture():
+    X, Y = _multi(300)
+    joint = np.column_stack([X, Y])
+    kwargs = dict(warm_start=True, max_iter=2, random_state=0)
+    reg = GaussianMixtureRegressor(3, **kwargs)
+    gm = GaussianMixture(3, **kwargs)
+    with pytest.warns(ConvergenceWarning):
+        reg.fit(X, Y)
+        first = reg.mixture_
+        reg.fit(X, Y)
+        gm.fit(joint)
+        gm.fit(joint)
+    assert reg.mixture_ is first
+    np.testing.assert_allclose(reg.mixture_.means_, gm.means_, rtol=1e-12)
