@@ -27,9 +27,11 @@ from ._variational import (
     VBPrior,
     elbo,
     estep_params,
+    expected_weights,
     m_step,
     predictive_log_density,
     vb_steps,
+    weight_concentration,
 )
 from .covariance import CovarianceModel, get_model
 from .covariance._linalg import is_symmetric_pd
@@ -306,7 +308,6 @@ class BayesianGaussianMixture(DensityMixin, BaseEstimator):
         final = em_source.estep(model, params)
         self.elbo_ = elbo(model, post, prior, params, final)
         self.n_effective_components_ = int(np.sum(post.weights > EFFECTIVE_WEIGHT))
-        self._prior = prior
         if not want_labels:
             return None
         _, labels = source.final_pass(model, params, True)
@@ -455,16 +456,13 @@ class BayesianGaussianMixture(DensityMixin, BaseEstimator):
         )
 
     def _model(self) -> CovarianceModel:
-        return get_model(getattr(self, "_fitted_covariance_type", self.covariance_type))
+        return get_model(self._model_name())
 
     def _estep_params(self) -> Params:
         """The E-step's parameters (``E[log pi_k]`` and the variational
         corrections folded into the weights, see
         :func:`gmmkit._variational.estep_params`)."""
-        weight_type = getattr(
-            self, "_fitted_weight_type", self.weight_concentration_prior_type
-        )
-        return estep_params(self._model(), self._posterior(), weight_type)
+        return estep_params(self._model(), self._posterior(), self._weight_type())
 
     def _scorer(self, params: Params) -> GaussianMixture:
         """A GaussianMixture holding ``params``: its chunked, streamed and Dask
@@ -487,6 +485,102 @@ class BayesianGaussianMixture(DensityMixin, BaseEstimator):
         if _stream_source(X) is not None:
             return X
         return check_X(self, X, reset=False)
+
+    def _vb_prior(self) -> VBPrior:
+        """The resolved prior, from the fitted ``*_prior_`` attributes."""
+        return VBPrior(
+            self._weight_type(),
+            float(self.weight_concentration_prior_),
+            float(self.mean_precision_prior_),
+            np.asarray(self.mean_prior_, dtype=np.float64),
+            float(self.degrees_of_freedom_prior_),
+            np.asarray(self.covariance_prior_, dtype=np.float64),
+        )
+
+    def _weight_type(self) -> str:
+        return str(
+            getattr(self, "_fitted_weight_type", self.weight_concentration_prior_type)
+        )
+
+    # ------------------------------------------------------------------ prune
+    def prune(self) -> BayesianGaussianMixture:
+        """A fitted copy without the components that hold practically no weight.
+
+        Keeps the components counted by ``n_effective_components_`` (expected
+        weight above :data:`EFFECTIVE_WEIGHT`, 1e-3).  Each kept component's
+        posterior (``means_``, ``covariances_``, ``precisions_cholesky_``,
+        ``mean_precision_``, ``degrees_of_freedom_``) is unchanged; the
+        weights' posterior is the variational update from the kept
+        components' counts alone (``N_k``, recovered from
+        ``weight_concentration_``): for ``"dirichlet_distribution"`` the kept
+        ``alpha_k`` themselves (the Dirichlet of the renormalised weights),
+        so ``weights_`` are the kept weights renormalised; for the Dirichlet
+        process the sticks ``(1 + N_k, alpha_0 + sum of the later kept N_j)``,
+        whose expected weights are the renormalised ones up to the dropped
+        mass.  The prior, ``n_iter_``, ``converged_`` and the bounds of the
+        fit are kept; ``elbo_`` is NaN (it needs a pass over the data:
+        refit with ``warm_start=True`` to get it); ``n_components`` is the
+        number kept.
+
+        With ``delta`` the dropped expected weight: for the Dirichlet
+        distribution the responsibilities are the original's kept columns
+        renormalised, the predictive density is ``(p(x) - delta
+        p_dropped(x)) / (1 - delta)`` (so ``log p_pruned(x) - log p(x) <=
+        -log(1 - delta)``), and ``score_samples`` changes by
+        ``digamma(A) - digamma(A_kept) + log(1 - r_dropped(x))``; for both
+        weight priors the mean scores over data differ by about ``delta``.
+
+        Returns
+        -------
+        pruned : BayesianGaussianMixture
+        """
+        check_is_fitted(self)
+        model, post, prior = self._model(), self._posterior(), self._vb_prior()
+        keep = np.flatnonzero(post.weights > EFFECTIVE_WEIGHT)
+        if keep.size == 0:  # cannot happen (weights sum to 1, K < 1000)
+            keep = np.array([int(np.argmax(post.weights))])
+        k, d = post.means.shape
+        conc = post.weight_concentration
+        counts = (
+            conc[0] - 1.0
+            if prior.weight_type == "dirichlet_process"
+            else conc - prior.weight_concentration
+        )
+        new_conc = weight_concentration(prior, np.maximum(counts[keep], 0.0))
+        if prior.weight_type == "dirichlet_distribution":
+            new_conc = conc[keep]  # exactly, not through the subtraction
+        per_component = model.native_shape(k, d) != model.native_shape(k + 1, d)
+
+        def take(arr: np.ndarray) -> np.ndarray:
+            return arr[keep].copy() if per_component else arr.copy()
+
+        pruned_post = Posterior(
+            expected_weights(prior.weight_type, new_conc),
+            post.means[keep].copy(),
+            take(post.covariances),
+            take(post.precisions_cholesky),
+            new_conc,
+            post.mean_precision[keep].copy(),
+            post.dof[keep].copy() if np.ndim(post.dof) else post.dof.copy(),
+        )
+        params = self.get_params(deep=False)
+        params.update(n_components=int(keep.size), resp_init=None)
+        new = type(self)(**params)
+        for name, value in vars(self).items():
+            if name.endswith("_") and not name.startswith("_"):
+                setattr(new, name, value)
+        new._store_fitted(model, pruned_post)
+        new._fitted_covariance_type = self._model_name()
+        new._fitted_weight_type = prior.weight_type
+        new.lower_bounds_ = list(self.lower_bounds_)
+        new.elbo_ = float("nan")
+        new.n_effective_components_ = int(
+            np.sum(pruned_post.weights > EFFECTIVE_WEIGHT)
+        )
+        return new
+
+    def _model_name(self) -> str:
+        return str(getattr(self, "_fitted_covariance_type", self.covariance_type))
 
     # ---------------------------------------------------------------- predict
     def score_samples(self, X: Any, predictive: bool = False) -> np.ndarray:
