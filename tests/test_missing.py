@@ -392,21 +392,57 @@ def test_dask_array_marginalises_like_numpy():
     assert np.isfinite(fitted.score(Xm))
 
 
-def test_compiled_and_pattern_paths_agree(monkeypatch):
-    from gmmkit import _kernels, _missing
+@pytest.mark.parametrize(
+    "n, d, k, rate, covariance_type, tile_values",
+    [
+        (400, 5, 3, 0.3, "full", None),
+        # several threads' blocks, weights, a diagonal-moment model
+        (6000, 7, 4, 0.4, "diag", None),
+        # wide rows with many missing values: tiles cut short by the factor cap
+        (700, 24, 3, 0.6, "full", 2048),
+        (500, 9, 2, 0.5, "tied", 512),
+    ],
+)
+def test_compiled_and_pattern_paths_agree(
+    monkeypatch, n, d, k, rate, covariance_type, tile_values
+):
+    from gmmkit import _kernels, _kernels_nan, _missing
 
-    _, Xm = make_data(n=400, d=5, rate=0.3, seed=16)
-    gm = GaussianMixture(3, nan_policy="marginalize", random_state=0).fit(Xm)
+    if not _kernels.available():
+        pytest.skip("numba is not available: there is no compiled path")
+    if tile_values is not None:
+        monkeypatch.setattr(_kernels_nan, "TILE_VALUES", tile_values)
+    _, Xm = make_data(n=n, d=d, rate=rate, seed=16)
+    gm = GaussianMixture(
+        k, covariance_type=covariance_type, nan_policy="marginalize",
+        random_state=0, max_iter=5, tol=0,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gm.fit(Xm)
     model, params = gm._model(), gm._fitted_params()
-    chunks = [(0, Xm, np.ones(len(Xm)))]
+    w = np.random.default_rng(3).uniform(0.0, 2.0, n)
+    w[::11] = 0.0
+    chunks = [(0, Xm, w)]
+    chunks32 = [(0, Xm.astype(np.float32), w)]
     a = _missing.estep_stats(chunks, model, params)
+    a32 = _missing.estep_stats(chunks32, model, params)
+    lp = _missing.observed_log_prob(Xm, model, params)
     monkeypatch.setattr(_kernels, "available", lambda: False)
     b = _missing.estep_stats(chunks, model, params)
-    for name in ("n", "s1", "s2"):
-        np.testing.assert_allclose(
-            getattr(a, name), getattr(b, name), rtol=1e-10, atol=1e-9
-        )
-    np.testing.assert_allclose(a.loglik, b.loglik, rtol=1e-12)
+    lp_b = _missing.observed_log_prob(Xm, model, params)
+    # float32 rows: marginalised rows are computed from the float32 values
+    # in float64 on both paths; complete rows take the float32 kernel
+    b32 = _missing.estep_stats(chunks32, model, params)
+    for got, ref, rtol in ((a, b, 1e-10), (a32, b32, 1e-5)):
+        for name in ("n", "s1", "s2"):
+            np.testing.assert_allclose(
+                getattr(got, name), getattr(ref, name), rtol=rtol, atol=1e-9
+            )
+        np.testing.assert_allclose(got.loglik, ref.loglik, rtol=rtol)
+        assert got.weight == pytest.approx(ref.weight, rel=1e-12)
+        assert got.rows == ref.rows == n
+    np.testing.assert_allclose(lp, lp_b, rtol=1e-11, atol=1e-9)
 
 
 # ------------------------------------------------------- select_model

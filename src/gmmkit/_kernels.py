@@ -248,6 +248,54 @@ def estep_moments(kind, X, w, weights, means, factors, logc, eps):
     return n_, s1, s2, float(tot[0]), float(tot[1]), (nk, new, scatter)
 
 
+def _impl_nan():
+    """The compiled kernels for rows with missing values (numba on first use)."""
+    from . import _kernels_nan
+
+    return _kernels_nan
+
+
+def estep_nan_chunk(X, w, means, prec, logc, full_moments: bool):
+    """Expected statistics of rows with missing values (NaN) about each
+    component's mean, on one thread per core: ``(n, s1, s2, loglik,
+    weight)``, ``s2`` (K, d, d) or, unless ``full_moments``, its diagonal
+    (K, d).  ``prec`` (K, d, d) dense precisions, ``logc`` ``log pi_k + log
+    det Lambda_k / 2 - d/2 log(2 pi)`` (see :mod:`gmmkit._kernels_nan`)."""
+    impl = _impl_nan()
+    k, d = means.shape
+    X = np.ascontiguousarray(X)
+    w = np.ascontiguousarray(w, dtype=np.float64)
+    shape2 = (k, d, d) if full_moments else (k, 1, d)
+
+    def run(start: int, stop: int):
+        parts = _thread_zeros((k,), (k, d), shape2, (2,))
+        impl.estep(X, w, means, prec, logc, start, stop, full_moments, *parts)
+        return parts
+
+    parts = map_blocks(run, X.shape[0])
+    n_, s1, s2, tot = (sum(p[i] for p in parts) for i in range(4))
+    if full_moments:
+        lower = _strict_lower(d)
+        s2[:, lower[0], lower[1]] = s2[:, lower[1], lower[0]]
+    else:
+        s2 = s2[:, 0]
+    return n_, s1, s2, float(tot[0]), float(tot[1])
+
+
+def log_prob_nan_chunk(X, means, prec, logc):
+    """``log pi_k + log N(x_o | mu_ko, Sigma_koo)`` of rows that may hold NaN,
+    shape (n, K) (arguments as :func:`estep_nan_chunk`)."""
+    impl = _impl_nan()
+    X = np.ascontiguousarray(X)
+    out = np.empty((X.shape[0], means.shape[0]))
+
+    def run(start: int, stop: int) -> None:
+        impl.log_prob(X, means, prec, logc, start, stop, out[start:stop])
+
+    map_blocks(run, X.shape[0])
+    return out
+
+
 def log_prob_chunk(kind, X, shift, means_s, factors, logc):
     """``log pi_k + log N(x | mu_k, Sigma_k)`` of one chunk, shape (n, K)."""
     impl = _impl()

@@ -16,12 +16,18 @@ model's M-step, the prior, chunked, streamed and Dask sources keep working:
   ``s2_k += r_k [(x_hat_k - mu_k)(x_hat_k - mu_k)^T + C_k]``.
 
 These are the expected sufficient statistics given the observed values; they
-add up over chunks like the complete-data ones.  Rows of a chunk are grouped
-by their missingness pattern, so each (pattern, component) needs one
-Cholesky factorisation (:mod:`gmmkit._gaussian`); complete rows take the
-ordinary E-step (:func:`gmmkit._stats.estep_stats`) unchanged.  Memory is
-that of the ordinary E-step plus ``O(rows of a pattern * K * d)`` for the
-pattern being processed.
+add up over chunks like the complete-data ones.  Complete rows take the
+ordinary E-step (:func:`gmmkit._stats.estep_stats`) unchanged.  Rows with a
+NaN take the compiled kernels of :mod:`gmmkit._kernels_nan` (through
+:mod:`gmmkit._kernels`, on its threads): in the precision form each (row,
+component) costs one product with the dense precision and a factorisation
+of the small ``|m| x |m|`` block of missing coordinates, so no grouping by
+pattern is needed (at 16 features and 20% missing nearly every row has a
+pattern of its own); their work arrays are per thread and tile.  Without
+numba the rows are grouped by missingness pattern and each (pattern,
+component) is conditioned by one Cholesky factorisation
+(:mod:`gmmkit._gaussian`); memory is then that of the ordinary E-step plus
+``O(rows of a pattern * K * d)`` for the pattern being processed.
 """
 
 from __future__ import annotations
@@ -194,12 +200,12 @@ def estep_stats(chunks: Chunks, model: CovarianceModel, params: Params) -> SuffS
             idx = np.nonzero(incomplete)[0]
             check_observed(mask[idx], idx, start)
             keep = idx[w[idx] > 0]
-            part = np.asarray(X[keep], dtype=np.float64)
-            if _kernels.available():
-                _add_incomplete_compiled(stats, model, params, part, w[keep])
+            if _kernels.available():  # float32 rows are read as float64 there
+                _add_incomplete_compiled(stats, model, params, X[keep], w[keep])
             else:
                 if not ctx:
                     ctx.append(_Model(model, params))
+                part = np.asarray(X[keep], dtype=np.float64)
                 _add_incomplete(stats, ctx[0], part, w[keep], mask[keep])
             stats.rows += idx.size - keep.size
             if idx.size < X.shape[0]:
@@ -299,160 +305,32 @@ def impute_rows(
 
 
 # ---------------------------------------------------------------------------
-# The compiled path: every incomplete row on its own, in the precision form.
-#
-# With Lambda = Sigma^{-1} and r = x - mu with r_m = 0, the conditional of the
-# missing coordinates is N(mu_m + delta, Lambda_mm^{-1}) with
-# delta = -Lambda_mm^{-1} (Lambda r)_m, the observed coordinates' Mahalanobis
-# distance is e^T Lambda e at e = (r_o, delta), and
-# log det Sigma_oo = log det Lambda_mm - log det Lambda.  Each (row,
-# component) needs one Cholesky factorisation of the |m| x |m| block Lambda_mm
-# only (few missing values per row: cheap), so no grouping by pattern is
-# needed; the weighted outer products of the filled rows are then BLAS
-# products over blocks of rows.
+# The compiled path: every incomplete row on its own, in the precision form
+# (:mod:`gmmkit._kernels_nan`): one Cholesky factorisation of the |m| x |m|
+# block Lambda_mm per (row, component), no grouping by pattern.
 # ---------------------------------------------------------------------------
-
-#: Incomplete rows per block of the compiled path ((rows, K, d) work array).
-_BLOCK_ROWS = 2048
-
-_COMPILED: list = []
-
-
-def _compiled_rows():  # pragma: no cover - compiled; tested through estep_stats
-    """The numba kernel (compiled on first use, cached on disk)."""
-    if _COMPILED:
-        return _COMPILED[0]
-    import numba
-
-    log_2pi = float(np.log(2.0 * np.pi))
-
-    @numba.njit(cache=True, nogil=True)
-    def rows(X, w, means, prec, log_det_prec, log_w, E, rw, log_norm, cacc, lpo):
-        n, d = X.shape
-        k_comp = means.shape[0]
-        miss = np.empty(d, np.int64)
-        t = np.empty(d)
-        y = np.empty(d)
-        lp = np.empty(k_comp)
-        chol = np.zeros((k_comp, d, d))
-        inv = np.zeros((d, d))
-        for i in range(n):
-            q = 0
-            for j in range(d):
-                if np.isnan(X[i, j]):
-                    miss[q] = j
-                    q += 1
-            for k in range(k_comp):
-                e = E[i, k]
-                for j in range(d):
-                    e[j] = 0.0 if np.isnan(X[i, j]) else X[i, j] - means[k, j]
-                for a in range(q):  # t = (Lambda r)_m
-                    s = 0.0
-                    for b in range(d):
-                        s += prec[k, miss[a], b] * e[b]
-                    t[a] = s
-                log_det_mm = 0.0
-                for a in range(q):  # Cholesky of Lambda_mm (lower)
-                    for b in range(a + 1):
-                        s = prec[k, miss[a], miss[b]]
-                        for c in range(b):
-                            s -= chol[k, a, c] * chol[k, b, c]
-                        if a == b:
-                            chol[k, a, a] = np.sqrt(s)
-                            log_det_mm += np.log(s)
-                        else:
-                            chol[k, a, b] = s / chol[k, b, b]
-                for a in range(q):  # L y = t
-                    s = t[a]
-                    for c in range(a):
-                        s -= chol[k, a, c] * y[c]
-                    y[a] = s / chol[k, a, a]
-                for a in range(q - 1, -1, -1):  # L^T z = y; delta = -z
-                    s = y[a]
-                    for c in range(a + 1, q):
-                        s -= chol[k, c, a] * t[c]
-                    t[a] = s / chol[k, a, a]
-                for a in range(q):
-                    e[miss[a]] = -t[a]
-                maha = 0.0
-                for a in range(d):
-                    s = 0.0
-                    for b in range(d):
-                        s += prec[k, a, b] * e[b]
-                    maha += e[a] * s
-                lp[k] = log_w[k] - 0.5 * (
-                    maha + log_det_mm - log_det_prec[k] + (d - q) * log_2pi
-                )
-                lpo[i, k] = lp[k]
-            top = lp[0]
-            for k in range(1, k_comp):
-                top = max(top, lp[k])
-            if not np.isfinite(top):
-                top = 0.0
-            total = 0.0
-            for k in range(k_comp):
-                total += np.exp(lp[k] - top)
-            norm = np.log(total) + top
-            log_norm[i] = norm
-            for k in range(k_comp):
-                r = np.exp(lp[k] - norm) * w[i]
-                rw[i, k] = r
-                if r == 0.0 or q == 0:
-                    continue
-                for a in range(q):  # inverse of the lower factor
-                    inv[a, a] = 1.0 / chol[k, a, a]
-                    for b in range(a):
-                        s = 0.0
-                        for c in range(b, a):
-                            s -= chol[k, a, c] * inv[c, b]
-                        inv[a, b] = s / chol[k, a, a]
-                for a in range(q):  # Lambda_mm^{-1} = inv^T inv
-                    for b in range(a + 1):
-                        s = 0.0
-                        for c in range(a, q):
-                            s += inv[c, a] * inv[c, b]
-                        cacc[k, miss[a], miss[b]] += r * s
-                        if a != b:
-                            cacc[k, miss[b], miss[a]] += r * s
-
-    _COMPILED.append(rows)
-    return rows
 
 
 def _precision_form(
     model: CovarianceModel, params: Params
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(means, precisions, log det precisions, log weights)`` for the
-    compiled kernel."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(means, dense precisions, log pi_k + log det Lambda_k / 2 - d/2 log
+    2 pi)`` for the compiled kernels."""
     k, d = params.means.shape
     upper = np.asarray(model.dense(params.precisions_cholesky, k, d), np.float64)
     prec = np.ascontiguousarray(np.matmul(upper, upper.transpose(0, 2, 1)))
-    log_det_prec = 2.0 * np.log(np.abs(np.diagonal(upper, axis1=1, axis2=2))).sum(1)
+    log_det = np.log(np.abs(np.diagonal(upper, axis1=1, axis2=2))).sum(axis=1)
     with np.errstate(divide="ignore"):
-        log_w = np.log(params.weights)
+        logc = np.log(params.weights) + log_det - 0.5 * d * np.log(2.0 * np.pi)
     means = np.ascontiguousarray(params.means, dtype=np.float64)
-    return means, prec, log_det_prec, log_w
+    return means, prec, np.ascontiguousarray(logc, dtype=np.float64)
 
 
 def _observed_log_prob_compiled(
     X: np.ndarray, model: CovarianceModel, params: Params
 ) -> np.ndarray:
     """``log pi_k + log N(x_o | ...)`` (n, K) by the compiled kernel."""
-    k, d = params.means.shape
-    consts = _precision_form(model, params)
-    kernel = _compiled_rows()
-    out = np.empty((X.shape[0], k))
-    rows = max(1, min(_BLOCK_ROWS, X.shape[0]))
-    E = np.empty((rows, k, d))
-    rw = np.empty((rows, k))
-    log_norm = np.empty(rows)
-    ones = np.ones(rows)
-    cacc = np.zeros((k, d, d))
-    for lo in range(0, X.shape[0], rows):
-        Xb = np.ascontiguousarray(X[lo : lo + rows], dtype=np.float64)
-        m = Xb.shape[0]
-        kernel(Xb, ones[:m], *consts, E, rw, log_norm, cacc, out[lo : lo + m])
-    return out
+    return _kernels.log_prob_nan_chunk(X, *_precision_form(model, params))
 
 
 def _add_incomplete_compiled(
@@ -464,31 +342,14 @@ def _add_incomplete_compiled(
 ) -> None:
     """:func:`_add_incomplete` by the compiled kernel (rows need not be
     grouped by pattern)."""
-    k, d = params.means.shape
-    consts = _precision_form(model, params)
-    kernel = _compiled_rows()
-    full = stats.s2.ndim == 3
-    cacc = np.zeros((k, d, d))
-    rows = min(_BLOCK_ROWS, X.shape[0])
-    E = np.empty((rows, k, d))
-    rw = np.empty((rows, k))
-    lpo = np.empty((rows, k))
-    log_norm = np.empty(rows)
-    for lo in range(0, X.shape[0], rows):
-        Xb = np.ascontiguousarray(X[lo : lo + rows], dtype=np.float64)
-        wb = np.ascontiguousarray(w[lo : lo + rows], dtype=np.float64)
-        m = Xb.shape[0]
-        kernel(Xb, wb, *consts, E, rw, log_norm, cacc, lpo)
-        Eb, rwb = E[:m], rw[:m]
-        stats.n += rwb.sum(axis=0)
-        stats.s1 += np.einsum("nk,nkd->kd", rwb, Eb)
-        for j in range(k):
-            ej = Eb[:, j, :]
-            if full:
-                stats.s2[j] += (ej * rwb[:, j, None]).T @ ej
-            else:
-                stats.s2[j] += rwb[:, j] @ (ej * ej)
-        stats.loglik += float(wb @ log_norm[:m])
-    stats.s2 += cacc if full else np.diagonal(cacc, axis1=1, axis2=2)
-    stats.weight += float(w.sum())
+    if X.shape[0] == 0:
+        return
+    n, s1, s2, loglik, weight = _kernels.estep_nan_chunk(
+        X, w, *_precision_form(model, params), stats.s2.ndim == 3
+    )
+    stats.n += n
+    stats.s1 += s1
+    stats.s2 += s2
+    stats.loglik += loglik
+    stats.weight += weight
     stats.rows += X.shape[0]
