@@ -156,14 +156,13 @@ def test_corrupted_bytes_inside_an_array(tmp_path, fitted):
     refused(path, "damaged")
 
 
-def test_every_single_byte_corruption_is_refused_or_exact(tmp_path, fitted):
-    """No flipped byte may give a model that predicts differently."""
-    X = data()
-    path = fitted.save(tmp_path / "m.gmm")
+def flipped_bytes_are_refused_or_exact(path, model, X, size, seed=0):
+    """No flipped byte of the file at ``path`` (holding ``model``) may load
+    as a model that predicts differently."""
     raw = path.read_bytes()
-    expected = fitted.predict_proba(X)
-    rng = np.random.RandomState(0)
-    for position in rng.choice(len(raw), size=60, replace=False):
+    expected = model.predict_proba(X)
+    rng = np.random.RandomState(seed)
+    for position in rng.choice(len(raw), size=size, replace=False):
         bad = bytearray(raw)
         bad[position] ^= 0x5A
         path.write_bytes(bytes(bad))
@@ -173,6 +172,12 @@ def test_every_single_byte_corruption_is_refused_or_exact(tmp_path, fitted):
             continue
         # only bytes outside stored data (e.g. zip timestamps) may change
         assert np.array_equal(back.predict_proba(X), expected), position
+
+
+def test_every_single_byte_corruption_is_refused_or_exact(tmp_path, fitted):
+    flipped_bytes_are_refused_or_exact(
+        fitted.save(tmp_path / "m.gmm"), fitted, data(), 60
+    )
 
 
 def write_npz(path, members):

@@ -20,7 +20,8 @@ never execute code.  Its members:
     array-valued constructor parameters (``means_init`` ...), if any.
 
 The metadata object has ``format`` (``"gmmkit-model"``), ``format_version``
-(1), ``kind`` (``"GaussianMixture"``), ``gmmkit_version``, ``created``
+(1 or 2), ``kind`` (``"GaussianMixture"`` or ``"BayesianGaussianMixture"``),
+``gmmkit_version``, ``created``
 (UTC, ISO 8601), ``covariance_type`` (as fitted, mclust code and alias),
 ``n_components``, ``n_features``, ``n_parameters`` (free parameters, from
 format version 2), ``feature_names`` (list or null), ``params``
@@ -32,7 +33,15 @@ format version 2), ``feature_names`` (list or null), ``params``
 
 Version 2 (gmmkit 0.1 after the layering step) adds the running statistics of
 ``partial_fit`` (``attr.online_state_``, a dataclass entry) when a model has
-them; a version-1 file is the same without them and loads as before.
+them; a version-1 file is the same without them and loads as before.  Version 2
+also holds ``kind`` ``"BayesianGaussianMixture"``: the same members, with the
+variational posterior (``weight_concentration_`` -- a Dirichlet's ``alpha_k``,
+or the stick-breaking Beta parameters as a two-item sequence --
+``mean_precision_``, ``degrees_of_freedom_``) and the resolved prior
+(``weight_concentration_prior_``, ``mean_precision_prior_``, ``mean_prior_``,
+``degrees_of_freedom_prior_``, ``covariance_prior_``) as attributes, and the
+weight prior's type in ``params``.  A gmmkit that predates the Bayesian
+model refuses such a file, naming its kind.
 
 A reader refuses a file whose ``format_version`` is newer than it knows
 (:class:`gmmkit.ModelFileError`, saying to upgrade gmmkit); every other
@@ -70,8 +79,8 @@ _META = "__gmmkit__"
 #: Prefix of array members (an array's key already starts with ``attr.`` or
 #: ``param.``).
 _DATA = ""
-_KINDS = ("GaussianMixture",)
-#: Attributes every fitted GaussianMixture file must hold.
+_KINDS = ("GaussianMixture", "BayesianGaussianMixture")
+#: Attributes every fitted model file must hold.
 REQUIRED_ATTRIBUTES = (
     "weights_",
     "means_",
@@ -82,6 +91,18 @@ REQUIRED_ATTRIBUTES = (
     "converged_",
     "n_iter_",
     "lower_bound_",
+)
+#: What a BayesianGaussianMixture file holds besides: the posterior and the
+#: resolved prior.
+BAYESIAN_ATTRIBUTES = (
+    "weight_concentration_",
+    "mean_precision_",
+    "degrees_of_freedom_",
+    "weight_concentration_prior_",
+    "mean_precision_prior_",
+    "mean_prior_",
+    "degrees_of_freedom_prior_",
+    "covariance_prior_",
 )
 
 

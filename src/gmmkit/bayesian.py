@@ -17,6 +17,7 @@ from ._engine import EMResult, drive
 from ._errors import DataError, InvalidParameterError
 from ._fit import FitOptions, _progress_hook, best_run
 from ._init import initial_resp, sampled_start, stats_from_resp
+from ._io import save as _save
 from ._params import check_common
 from ._stats import Params, Responsibilities, SuffStats, resp_stats
 from ._validation import check_array_param, check_choice, check_int, check_X
@@ -581,6 +582,30 @@ class BayesianGaussianMixture(DensityMixin, BaseEstimator):
 
     def _model_name(self) -> str:
         return str(getattr(self, "_fitted_covariance_type", self.covariance_type))
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: Any) -> Any:
+        """Write the fitted model to ``path`` (read it back with ``gmmkit.load``).
+
+        The model file format of :meth:`GaussianMixture.save` (see
+        :mod:`gmmkit._io`): plain arrays and JSON, never pickle, written
+        atomically; the posterior, the resolved prior and the parameters
+        round-trip bit for bit.
+
+        Returns
+        -------
+        path : pathlib.Path
+        """
+        check_is_fitted(self)
+        return _save(self, path, str(self._model().sklearn_name))
+
+    def n_parameters(self) -> int:
+        """Free parameters of the plug-in mixture (``weights_``, ``means_``,
+        ``covariances_``), counted as :meth:`GaussianMixture.n_parameters`
+        does; for comparing variational fits use ``elbo_``."""
+        check_is_fitted(self)
+        k, d = self.means_.shape
+        return int(self._model().n_cov_parameters(k, d) + k * d + k - 1)
 
     # ---------------------------------------------------------------- predict
     def score_samples(self, X: Any, predictive: bool = False) -> np.ndarray:
