@@ -19,6 +19,9 @@ import numpy as np
 
 from ._engine import EMResult, FitProgress, drive, em_steps
 from ._init import initial_resp, params_from_resp, sampled_start
+from ._noise import NoiseParams, NoiseStart, noise_steps
+from ._noise import final_pass as noise_final_pass
+from ._noise import initial_params as noise_initial_params
 from ._online import OnlineState, first_update, minibatch_steps, update
 from ._prior import ResolvedPrior
 from ._squarem import squarem_steps
@@ -68,6 +71,8 @@ class FitOptions:
     callback: Callable[[FitProgress], None] | None = None
     #: "auto": EM reads float32 rows as float32 (see ``DataSource.for_em``).
     dtype: str = "auto"
+    #: A uniform noise component's start (``noise_init``), see gmmkit._noise.
+    noise: NoiseStart | None = None
 
 
 @dataclass
@@ -93,6 +98,18 @@ def initial_params(
     otherwise)."""
     weights, means, precisions, resp = inits
     k = opts.n_components
+    if opts.noise is not None:
+        return noise_initial_params(
+            source,
+            model,
+            opts.noise,
+            opts.init_params,
+            resp,
+            k,
+            opts.reg_covar,
+            random_state,
+            prior,
+        )
     if resp is not None:
         start = params_from_resp(
             source,
@@ -144,7 +161,10 @@ def run_em(
     init: int = 0,
 ) -> EMResult:
     """One EM run from ``params`` with the variant the options ask for."""
-    if opts.batch_size is not None:
+    if isinstance(params, NoiseParams):  # a noise component: its own E-step
+        steps = noise_steps(source, model, params, opts.reg_covar, prior)
+        convergence = opts.convergence
+    elif opts.batch_size is not None:
         steps = minibatch_steps(
             source,
             model,
@@ -268,6 +288,11 @@ def fit_em(
         # their log-likelihood is the history's last entry, over em_source
         return FitOutcome(best, best.history[-1], None)
     final_source = source if want_labels else em_source
+    if isinstance(best.params, NoiseParams):
+        final_ll, labels = noise_final_pass(
+            final_source, model, best.params, want_labels
+        )
+        return FitOutcome(best, final_ll, labels)
     final_ll, labels = final_source.final_pass(model, best.params, want_labels)
     return FitOutcome(best, final_ll, labels)
 

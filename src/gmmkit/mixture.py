@@ -6,6 +6,7 @@ import logging
 import math
 import warnings
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -15,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from . import _conditional, _kernels, _missing
+from . import _conditional, _kernels, _missing, _noise
 from ._dask import DaskSource, lazy_scores
 from ._errors import DataError, InvalidParameterError
 from ._fit import FitOptions, Inits, fit_em, initial_params, online_update
@@ -178,6 +179,32 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         ``log_likelihood_history_`` is the observed-data log-likelihood.  A
         row with no observed value is an error naming it.  Infinite values
         are errors under both policies.  See also :meth:`impute`.
+    noise_init : array-like of bool or int, default=None
+        Adds a uniform **noise component** (Banfield & Raftery 1993; mclust's
+        ``initialization = list(noise = ...)``): ``p(x) = sum_k pi_k N(x |
+        mu_k, Sigma_k) + pi_0 / V`` with ``V`` the hypervolume of the data's
+        region, so that outliers go to the noise instead of distorting the
+        Gaussian components.  A boolean mask over the rows of X (or row
+        indices): the rows initially assigned to noise.  The Gaussian
+        components start from ``init_params`` (or ``resp_init``) computed
+        on the other rows (``"hc"``: hierarchical clustering of them, as
+        mclust), and the fit begins with one M-step from these
+        responsibilities.  Then ``noise_proportion_`` is ``pi_0``,
+        ``weights_`` keeps K entries (``weights_.sum() + noise_proportion_
+        == 1``), ``predict`` gives -1 for rows most probably noise,
+        ``predict_proba`` has K + 1 columns (noise last), and
+        ``n_parameters()`` counts 2 more (the noise proportion and the
+        hypervolume, as mclust).  With ``convergence="mclust"``, ``tol=1e-5``,
+        ``reg_covar=0`` and ``init_params="hc"`` it reproduces mclust's
+        ``me``/``Mclust`` with noise.  In-memory X only; not with
+        ``nan_policy="marginalize"``, ``batch_size``, ``accelerate``,
+        ``partial_fit`` or ``weights_init``/``means_init``/``precisions_init``.
+        See :mod:`gmmkit._noise`.
+    hypervolume : float or None, default=None
+        ``V`` of the noise component.  ``None``: mclust's ``hypvol(X)``, the
+        smaller of the volumes of the box spanned by the columns' ranges and
+        of the box spanned by the ranges of the principal-component scores
+        (the range for one feature).  Ignored without ``noise_init``.
 
     Attributes
     ----------
@@ -219,6 +246,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     prior_ : ConjugatePrior or None
         The prior's hyperparameters with every default filled in (``None``
         without a prior).
+    noise_proportion_ : float
+        With ``noise_init``: the weight ``pi_0`` of the noise component.
+    hypervolume_ : float
+        With ``noise_init``: the hypervolume ``V`` (the noise density is
+        ``1 / V``).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when X has string column names (e.g. a DataFrame).
@@ -263,6 +295,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         accelerate: str | None = None,
         callback: Any = None,
         nan_policy: str = "raise",
+        noise_init: Any = None,
+        hypervolume: Any = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -289,6 +323,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.accelerate = accelerate
         self.callback = callback
         self.nan_policy = nan_policy
+        self.noise_init = noise_init
+        self.hypervolume = hypervolume
 
     def _check_params(self) -> CovarianceModel:
         """Validate the constructor's parameters; the covariance model."""
@@ -341,6 +377,12 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         model = self._check_params()
         if bool(self.warm_start) and hasattr(self, "converged_"):
             self._check_warm_start_compatible()
+        if getattr(self, "noise_init", None) is not None and _stream_source(X):
+            raise InvalidParameterError(
+                "noise_init (a noise component) needs X as an in-memory array; "
+                f"got a streamed X ({type(X).__name__}). Load the rows into an "
+                "array, or fit without noise_init."
+            )
         return self._fit_source(
             self._source(X, sample_weight, model), model, want_labels
         )
@@ -380,6 +422,9 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         prior = self._resolve_prior(model, start_source, n_features)
         if self.verbose:
             _ensure_visible()
+        opts = self._options()
+        if getattr(self, "noise_init", None) is not None:
+            opts = replace(opts, noise=self._noise_start(source, continuing))
         warm = None
         if continuing:
             bound = float(self.lower_bound_)  # type: ignore[has-type]
@@ -388,7 +433,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             source,
             model,
             inits,
-            self._options(),
+            opts,
             check_random_state(self.random_state),
             prior=prior,
             warm=warm,
@@ -406,6 +451,52 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.log_likelihood_history_ = np.array([*best.history, outcome.final_loglik])
         self.n_samples_fit_ = n_samples
         return outcome.labels
+
+    def _noise_start(self, source: DataSource, continuing: bool) -> _noise.NoiseStart:
+        """The validated ``noise_init`` and ``hypervolume`` of a fit."""
+        owner = type(self).__name__
+        conflicts = {
+            "nan_policy='marginalize'": self._marginalize(),
+            f"batch_size={self.batch_size!r}": self.batch_size is not None,
+            f"accelerate={self.accelerate!r}": self.accelerate is not None,
+            "weights_init/means_init/precisions_init": any(
+                v is not None
+                for v in (self.weights_init, self.means_init, self.precisions_init)
+            ),
+        }
+        for what, bad in conflicts.items():
+            if bad:
+                raise InvalidParameterError(
+                    f"{owner}(noise_init=...) does not support {what}: the noise "
+                    "component has its own E-step and starts from "
+                    "responsibilities. Remove one of them."
+                )
+        if continuing and not hasattr(self, "noise_proportion_"):
+            raise InvalidParameterError(
+                "warm_start=True continues the fitted model, which has no noise "
+                "component, but noise_init is set. Set warm_start=False to start "
+                "afresh."
+            )
+        assert isinstance(source, ArraySource)
+        return _noise.check_noise(
+            owner,
+            self.noise_init,
+            self.hypervolume,
+            source.X,
+            int(self.n_components),
+        )
+
+    def _has_noise(self) -> bool:
+        """True for a model fitted with a noise component."""
+        return hasattr(self, "noise_proportion_")
+
+    def _refuse_noise(self, what: str) -> None:
+        if self._has_noise():
+            raise InvalidParameterError(
+                f"{what} is not available for a model with a noise component "
+                "(noise_init): the uniform noise has no Gaussian form. Fit "
+                "without noise_init for it."
+            )
 
     def _options(self) -> FitOptions:
         return FitOptions(
@@ -481,6 +572,11 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         -------
         self : GaussianMixture
         """
+        if getattr(self, "noise_init", None) is not None or self._has_noise():
+            raise InvalidParameterError(
+                "partial_fit does not support a noise component (noise_init): "
+                "use fit."
+            )
         with _kernels.fit_blas_limits():
             return self._partial_fit(X, sample_weight)
 
@@ -573,6 +669,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     # ------------------------------------------------------- fitted values
     def _store_fitted(self, model: CovarianceModel, params: Params) -> None:
         """Set the fitted attributes from the engine's parameters."""
+        if isinstance(params, _noise.NoiseParams):
+            self.noise_proportion_ = float(params.noise)
+            self.hypervolume_ = float(math.exp(params.log_volume))
+            self._log_hypervolume = float(params.log_volume)
+        else:
+            for name in ("noise_proportion_", "hypervolume_", "_log_hypervolume"):
+                self.__dict__.pop(name, None)
         self.weights_ = params.weights
         self.means_ = params.means
         self.covariances_ = params.covariances
@@ -586,6 +689,17 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     def _fitted_params(self) -> Params:
         """The fitted attributes as the engine's parameters."""
+        if self._has_noise():
+            return _noise.NoiseParams(
+                np.asarray(self.weights_),
+                np.asarray(self.means_),
+                np.asarray(self.covariances_),
+                np.asarray(self.precisions_cholesky_),
+                noise=float(self.noise_proportion_),
+                log_volume=float(
+                    getattr(self, "_log_hypervolume", math.log(self.hypervolume_))
+                ),
+            )
         return Params(
             np.asarray(self.weights_),
             np.asarray(self.means_),
@@ -610,6 +724,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         check_is_fitted(self)
         marginalize = self._marginalize()
         module: Any = _missing if marginalize else None
+        if self._has_noise():
+            module = _noise
         scorer: Any
         if what == "chunks":
             scorer = score_chunks if module is None else module.score_chunks
@@ -642,6 +758,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     # ---------------------------------------------------------------- predict
     def _lazy_scores(self, X: Any, what: str) -> Any:
         check_is_fitted(self)
+        self._refuse_noise("scoring a Dask array")
         return lazy_scores(
             X,
             self._model(),
@@ -676,11 +793,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Returns
         -------
         resp : ndarray of shape (n_samples, n_components)
+            With a noise component (``noise_init``): (n_samples,
+            n_components + 1), the noise component last.
         """
         if _is_dask(X):  # a lazy dask array, computed blockwise
             return self._lazy_scores(X, "predict_proba")
         n, chunks = self._scores(X)
-        out = np.empty((n, self.n_components))
+        out = np.empty((n, self.means_.shape[0] + int(self._has_noise())))
         for start, log_prob, log_norm in chunks:
             out[start : start + log_norm.shape[0]] = np.exp(
                 log_prob - log_norm[:, None]
@@ -693,6 +812,8 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            -1 for rows most probably noise (a model fitted with
+            ``noise_init``).
         """
         if _is_dask(X):  # a lazy dask array, computed blockwise
             return self._lazy_scores(X, "predict")
@@ -731,6 +852,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             float64; observed values unchanged.
         """
         check_is_fitted(self)
+        self._refuse_noise("impute")
         check_choice("impute", "method", method, ("mean", "sample"))
         X = check_X(self, X, reset=False, allow_nan=True)
         rng = None
@@ -768,6 +890,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             Component of each sample (samples are grouped by component).
         """
         check_is_fitted(self)
+        self._refuse_noise("sample")
         try:
             check_int("sample", "n_samples", n_samples, 1)
         except InvalidParameterError as exc:  # scikit-learn's words first
@@ -846,6 +969,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return self._derived(part)
 
     def _derive_from(self) -> tuple[str, CovarianceModel, Params]:
+        self._refuse_noise("marginal/condition")
         fitted = getattr(self, "_fitted_covariance_type", self.covariance_type)
         return fitted, self._model(), self._fitted_params()
 
@@ -868,6 +992,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             precisions_init=None,
             resp_init=None,
             warm_start=False,
+            noise_init=None,
         )
         if not (params["prior"] is None or isinstance(params["prior"], str)):
             params["prior"] = None
@@ -897,6 +1022,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         path : pathlib.Path
         """
         check_is_fitted(self)
+        self._refuse_noise("save (the model file has no noise component yet)")
         return _save(self, path, get_model(self._model().name).sklearn_name)
 
     def _html_repr(self) -> str:
@@ -911,10 +1037,13 @@ class GaussianMixture(DensityMixin, BaseEstimator):
 
     # --------------------------------------------------------------- criteria
     def n_parameters(self) -> int:
-        """Number of free parameters: weights (K - 1), means, covariances."""
+        """Number of free parameters: weights (K - 1), means, covariances;
+        with a noise component 2 more (its weight and the hypervolume, as
+        mclust counts them)."""
         check_is_fitted(self)
         k, d = self.means_.shape
-        return int(self._model().n_cov_parameters(k, d) + k * d + k - 1)
+        noise = 2 if self._has_noise() else 0
+        return int(self._model().n_cov_parameters(k, d) + k * d + k - 1 + noise)
 
     def bic(self, X: Any) -> float:
         """Bayesian information criterion on X; lower is better.

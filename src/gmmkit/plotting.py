@@ -228,8 +228,28 @@ def _gaussian_pdf(points: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.n
     return np.exp(-0.5 * (maha + log_det + d * np.log(2.0 * np.pi)))
 
 
+#: Colour of the points a noise component claims (label -1).
+NOISE_COLOR = "0.45"
+
+
+def _noise_points(labels: np.ndarray) -> np.ndarray:
+    """Rows labelled -1 (a noise component's, ``predict``) among integer labels
+    0..K-1; an all-False mask for other labels."""
+    if np.issubdtype(labels.dtype, np.integer) and labels.size and labels.min() == -1:
+        return labels == -1
+    return np.zeros(labels.shape, dtype=bool)
+
+
 def _label_colors(labels: np.ndarray, colors: list[Any]) -> list[Any]:
-    """One colour per point: component colours for labels 0..K-1, else by value."""
+    """One colour per point: component colours for labels 0..K-1 (grey for -1,
+    a noise component's points), else by value."""
+    noise = _noise_points(labels)
+    if noise.any():
+        keep = _label_colors(labels[~noise], colors)
+        out: list[Any] = [NOISE_COLOR] * labels.shape[0]
+        for i, c in zip(np.nonzero(~noise)[0], keep):
+            out[i] = c
+        return out
     if np.issubdtype(labels.dtype, np.integer) and labels.size and labels.min() >= 0:
         codes = labels
     else:
@@ -391,15 +411,27 @@ def plot_mixture(
     if data is not None:
         point_labels = gmm.predict(X) if labels is None else labels
         point_labels = _check_labels(point_labels, data.shape[0])
+        noise = _noise_points(point_labels)
         ax.scatter(
-            data[:, 0],
-            data[:, 1],
-            c=_label_colors(point_labels, colors),
+            data[~noise, 0],
+            data[~noise, 1],
+            c=_label_colors(point_labels[~noise], colors),
             s=12,
             alpha=0.55,
             linewidths=0,
             zorder=1,
         )
+        if noise.any():  # a noise component's points: grey crosses
+            ax.scatter(
+                data[noise, 0],
+                data[noise, 1],
+                c=NOISE_COLOR,
+                marker="x",
+                s=14,
+                linewidths=0.8,
+                zorder=1,
+                label="noise",
+            )
     for j in range(k):
         for i, s in enumerate(stds):
             ax.add_patch(
@@ -635,7 +667,7 @@ def plot_uncertainty(
     ax = _axes(ax)
     proba = np.asarray(gmm.predict_proba(X))
     uncertainty = 1.0 - proba.max(axis=1)
-    top = 1.0 - 1.0 / max(means.shape[0], 1)
+    top = 1.0 - 1.0 / max(proba.shape[1], 1)  # K + 1 columns with noise
     scale = uncertainty / top if top > 0 else np.zeros_like(uncertainty)
     order = np.argsort(uncertainty, kind="stable")
     points = ax.scatter(

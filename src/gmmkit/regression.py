@@ -162,8 +162,10 @@ verbose_interval, chunk_size, convergence, prior, dtype, accelerate, callback
         check_choice(owner, "nan_policy", self.nan_policy, NAN_POLICIES)
         X = check_X(self, X, reset=True, allow_nan=self._marginalize())
         targets, names, one_d = self._check_y(y, X.shape[0])
-        params = {
-            name: getattr(self, name) for name in GaussianMixture._get_param_names()
+        params = {  # the joint mixture's parameters (no noise component)
+            name: getattr(self, name)
+            for name in GaussianMixture._get_param_names()
+            if name in self._get_param_names()
         }
         mixture = getattr(self, "mixture_", None)
         if not (self.warm_start and isinstance(mixture, GaussianMixture)):

@@ -25,6 +25,7 @@ from sklearn.utils import check_random_state
 from ._errors import FitError, GMMError, InvalidParameterError, require
 from ._fit import Inits
 from ._hc import HC_SUBSET, HCStart
+from ._noise import NoiseStart, check_noise
 from ._prior import check_prior
 from ._stats import Responsibilities, information_criteria
 from ._validation import check_choice, check_int, check_real, check_X
@@ -192,6 +193,8 @@ def select_model(
     callback: Callable[[SelectionProgress], None] | None = None,
     time_limit: float | None = None,
     nan_policy: str = "raise",
+    noise_init: Any = None,
+    hypervolume: Any = None,
 ) -> SelectionResult:
     """Fit every (covariance model, number of components) and pick the best.
 
@@ -262,6 +265,22 @@ def select_model(
         observed mean; the log-likelihood, BIC, AIC and ICL (its posteriors
         included) are those of the observed values.  A row with no observed
         value is a DataError naming it.
+    noise_init : array-like of bool or int, default=None
+        Every fit gets a uniform noise component (``GaussianMixture``'s
+        ``noise_init``): mclust's ``mclustBIC(X, initialization = list(noise
+        = noise_init))``.  The hierarchical start clusters the rows not
+        marked as noise (with a subset: the subset's rows not marked as
+        noise, and each fit's first M-step on them is followed by an E-step
+        over every row, whose noise rows are then given to the noise, as
+        mclust does).  ``n_components`` may then include 0: the noise-only
+        model, whose row has ``log_likelihood = -n log V``, one parameter and
+        ``icl = bic`` (mclust's ``G = 0``; mclust's default grid with noise
+        is ``range(0, 10)``).  ``best_`` is chosen among the fits with at
+        least one component (a warning says so when the noise-only row has
+        the best criterion).  Not with ``nan_policy="marginalize"``.
+    hypervolume : float or None, default=None
+        The noise component's hypervolume ``V`` (None: mclust's ``hypvol`` of
+        X, see ``GaussianMixture``).
 
     Returns
     -------
@@ -322,7 +341,15 @@ def select_model(
             "The 'callback' parameter of select_model must be None or a callable "
             f"taking a gmmkit.SelectionProgress. Got {callback!r} instead."
         )
-    ks = _check_components(n_components)
+    noise = None
+    if noise_init is not None:
+        if marginalize:
+            raise InvalidParameterError(
+                "select_model(noise_init=...) does not support "
+                "nan_policy='marginalize'. Remove one of them."
+            )
+        noise = check_noise("select_model", noise_init, hypervolume, X, 1)
+    ks = _check_components(n_components, allow_zero=noise is not None)
     check_prior("select_model", prior)
     if criterion not in CRITERIA:
         raise InvalidParameterError(
@@ -343,6 +370,9 @@ def select_model(
                 "least one model. Got an empty sequence."
             )
     rows = _check_subset(subset, n, rng)
+    use_subset = rows.shape[0] < n
+    if noise is not None:  # mclust clusters the rows not marked as noise
+        rows = rows[~noise.mask[rows]]
     # missing values: the start and the scale from the mean-filled rows
     missing = marginalize and bool(np.isnan(X).any())
     filled = X
@@ -350,11 +380,11 @@ def select_model(
         means = observed_means(ArraySource(X, None, max(n, 1)))
         filled = np.where(np.isnan(X), means, X)
     start = HCStart(filled, rng, rows=rows, subset_size=max(n, 1))
-    use_subset = start.rows.shape[0] < n
     labels = {
-        k: (None if k == 1 or k > start.rows.shape[0] else start.labels(k)) for k in ks
+        k: (None if k <= 1 or k > start.rows.shape[0] else start.labels(k))
+        for k in ks
     }
-    jobs = [(m, k) for m in models for k in ks]
+    jobs = [(m, k) for m in models for k in ks if k > 0]
 
     if n_jobs is None:
         n_jobs = -1 if n * d >= PARALLEL_MIN_VALUES else 1
@@ -364,6 +394,7 @@ def select_model(
     extra: dict[str, Any] = {
         "nan_policy": nan_policy,
         "filled": filled if missing else None,
+        "noise": noise,
     }
     if n_jobs == 1 or len(jobs) == 1:
         cells: Iterable[tuple[dict[str, Any], GaussianMixture | None]] = (
@@ -391,11 +422,31 @@ def select_model(
                     row["error"],
                 )
             )
+    if noise is not None and 0 in ks:  # the noise-only model, mclust's G = 0
+        results += [(_noise_only_row(m, n, noise.log_volume), None) for m in models]
+        jobs += [(m, 0) for m in models]
+        order = sorted(
+            range(len(jobs)), key=lambda i: (models.index(jobs[i][0]), jobs[i][1])
+        )
+        results = [results[i] for i in order]
+        jobs = [jobs[i] for i in order]
     table = pd.DataFrame([row for row, _ in results], columns=list(TABLE_COLUMNS))
     # None (not NaN) where a fit succeeded, whatever the other rows hold.
     table["error"] = pd.Series([row["error"] for row, _ in results], dtype=object)
     fitted = {(m, k): gm for (m, k), (_, gm) in zip(jobs, results) if gm is not None}
     scores = table[criterion].to_numpy(dtype=float)
+    fits = (table["n_components"] > 0).to_numpy()
+    if not fits.all() and np.isfinite(scores).any():
+        lowest = int(np.nanargmin(np.where(np.isfinite(scores), scores, np.nan)))
+        if not fits[lowest]:
+            warnings.warn(
+                f"the noise-only model (n_components=0) has the lowest "
+                f"{criterion}; best_ is the best fit with at least one "
+                "component (mclust would report the noise-only model).",
+                UserWarning,
+                stacklevel=2,
+            )
+        scores = np.where(fits, scores, np.nan)
     if not np.isfinite(scores).any():
         reasons = "; ".join(
             f"{r.covariance_type}/{r.n_components}: {r.error}"
@@ -420,7 +471,26 @@ def select_model(
     )
 
 
-def _check_components(n_components: Any) -> list[int]:
+def _noise_only_row(model: str, n: int, log_volume: float) -> dict[str, Any]:
+    """The table row of the noise-only model (mclust's ``G = 0``): every row
+    has density ``1 / V``; its one parameter is the hypervolume."""
+    loglik = -n * log_volume
+    bic, aic, icl = information_criteria(loglik, 1, n)
+    return {
+        "covariance_type": model,
+        "n_components": 0,
+        "log_likelihood": loglik,
+        "n_parameters": 1,
+        "bic": bic,
+        "aic": aic,
+        "icl": icl,
+        "converged": True,
+        "n_iter": 0,
+        "error": None,
+    }
+
+
+def _check_components(n_components: Any, allow_zero: bool = False) -> list[int]:
     try:
         values = [n_components] if isinstance(n_components, int) else list(n_components)
     except TypeError:
@@ -430,11 +500,13 @@ def _check_components(n_components: Any) -> list[int]:
         or any(
             isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in values
         )
-        or min(values) < 1
+        or min(values) < (0 if allow_zero else 1)
     ):
+        least = "0 (with noise_init)" if allow_zero else "1"
         raise InvalidParameterError(
-            "The 'n_components' parameter of select_model must be an int >= 1 or "
-            f"an iterable of them (e.g. range(1, 10)). Got {n_components!r} instead."
+            f"The 'n_components' parameter of select_model must be an int >= {least} "
+            "or an iterable of them (e.g. range(1, 10)). Got "
+            f"{n_components!r} instead."
         )
     return sorted({int(v) for v in values})
 
@@ -485,6 +557,7 @@ def _fit_one(
     time_limit: float | None = None,
     nan_policy: str = "raise",
     filled: np.ndarray | None = None,
+    noise: NoiseStart | None = None,
 ) -> tuple[dict[str, Any], GaussianMixture | None]:
     """Fit one cell of the grid; never raises (a failure is a row).
 
@@ -515,6 +588,10 @@ def _fit_one(
         callback=None if time_limit is None else _Deadline(time_limit),
         nan_policy=nan_policy,
     )
+    if noise is not None:
+        common.update(
+            noise_init=noise.mask, hypervolume=float(np.exp(noise.log_volume))
+        )
     try:
         if k > 1 and labels is None:
             raise GMMError(f"{k} components need at least {k} rows to start from.")
@@ -529,6 +606,19 @@ def _fit_one(
             elif not use_subset:
                 gm = GaussianMixture(resp_init=_one_hot(labels, k), **common)
                 gm._fit_prepared(X, _partition(labels, k))
+            elif noise is not None:
+                # mclust with noise and a subset: one M-step on the subset's
+                # rows not marked as noise, an E-step over every row, the
+                # noise rows given to the noise, then EM with noise
+                inside = labels >= 0
+                first = GaussianMixture(
+                    resp_init=_one_hot(labels[inside], k),
+                    **{**common, "max_iter": 0, "noise_init": None},
+                )
+                first._fit_prepared(X[inside], _partition(labels[inside], k))
+                resp = first.predict_proba(X)
+                gm = GaussianMixture(resp_init=resp, **common)
+                gm._fit_prepared(X, (None, None, None, resp))
             else:
                 # mclust: one M-step on the subset, then EM on every row.
                 inside = labels >= 0
@@ -572,8 +662,10 @@ def _fit_one(
 
 
 def _one_hot(labels: np.ndarray, k: int) -> np.ndarray:
+    """One-hot rows; rows labelled -1 (noise rows, which a noise fit's start
+    ignores) go to component 0 so that every row sums to 1."""
     resp = np.zeros((labels.shape[0], k))
-    resp[np.arange(labels.shape[0]), labels] = 1.0
+    resp[np.arange(labels.shape[0]), np.maximum(labels, 0)] = 1.0
     return resp
 
 
@@ -588,7 +680,7 @@ def _log_map(gm: GaussianMixture, X: np.ndarray) -> float:
     numbers (to ~1e-14) without validating X again for every cell.  Rows
     with missing values (``nan_policy="marginalize"``) take
     ``predict_proba``, which uses each row's observed coordinates."""
-    if gm._marginalize() and np.isnan(X).any():
+    if gm._has_noise() or (gm._marginalize() and np.isnan(X).any()):
         return float(np.log(gm.predict_proba(X).max(axis=1)).sum())
     lp = gm._model().log_gaussian(X, gm.means_, gm.precisions_cholesky_)
     with np.errstate(divide="ignore"):

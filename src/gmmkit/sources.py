@@ -149,22 +149,34 @@ class DataSource(ABC):
         self, model: CovarianceModel, params: Params, want_labels: bool
     ) -> tuple[float, np.ndarray | None]:
         """Total log-likelihood of ``params`` (and each row's label if asked)."""
-        total = 0.0
-        labels = np.empty(self.n_samples, dtype=np.intp) if want_labels else None
-        weights = self.sample_weight
         scorer = _missing.score_rows if self.marginalize else score_rows
-        for start, log_norm, best in scorer(self, model, params, want_labels):
-            stop = start + log_norm.shape[0]
-            if weights is None:
-                total += float(log_norm.sum())
-            else:
-                w = weights[start:stop]
-                keep = w > 0
-                total += float(w[keep] @ log_norm[keep])
-            if labels is not None and best is not None:
-                labels[start:stop] = best
-        check_loglik(total)
-        return total, labels
+        scores = scorer(self, model, params, want_labels)
+        return total_and_labels(self, scores, want_labels)
+
+
+def total_and_labels(
+    source: DataSource,
+    scores: Iterable[tuple[int, np.ndarray, np.ndarray | None]],
+    want_labels: bool,
+) -> tuple[float, np.ndarray | None]:
+    """The (weighted) total of per-row log-densities and, if asked, the
+    labels, from ``(start, log p(x), labels or None)`` per chunk of
+    ``source`` (a final pass)."""
+    total = 0.0
+    labels = np.empty(source.n_samples, dtype=np.intp) if want_labels else None
+    weights = source.sample_weight
+    for start, log_norm, best in scores:
+        stop = start + log_norm.shape[0]
+        if weights is None:
+            total += float(log_norm.sum())
+        else:
+            w = weights[start:stop]
+            keep = w > 0
+            total += float(w[keep] @ log_norm[keep])
+        if labels is not None and best is not None:
+            labels[start:stop] = best
+    check_loglik(total)
+    return total, labels
 
 
 class ArraySource(DataSource):
