@@ -100,6 +100,38 @@ def _start(cov: str, k: int, d: int, var):
     raise ValueError(cov)
 
 
+def fixed_start(args: argparse.Namespace, means, weights, prec, **extra) -> dict:
+    """Estimator arguments for ``args.iters`` EM iterations (``tol=0``) of a
+    ``args.k``-component ``args.cov`` model from the given start."""
+    return dict(
+        n_components=args.k,
+        covariance_type=args.cov,
+        tol=0.0,
+        max_iter=args.iters,
+        means_init=means,
+        weights_init=weights,
+        precisions_init=prec,
+        **extra,
+    )
+
+
+def timed_fits(make, X, repeats: int):
+    """``(seconds of each fit, peak memory of the first, the last estimator)``
+    of ``repeats`` fits of ``make()`` on X; peak memory is the peak RSS during
+    the fit minus the RSS before it (None where the peak cannot be reset)."""
+    times, peak = [], None
+    for rep in range(repeats):
+        est = make()
+        ok = _reset_peak() if rep == 0 else False
+        base = _rss_bytes("VmRSS")
+        t0 = time.perf_counter()
+        est.fit(X)
+        times.append(time.perf_counter() - t0)
+        if rep == 0:
+            peak = _rss_bytes("VmHWM") - base if ok else None
+    return times, peak, est
+
+
 def worker(args: argparse.Namespace) -> dict:
 
     X, means, weights, var = make_data(args.n, args.d, args.k, args.dtype)
@@ -112,34 +144,16 @@ def worker(args: argparse.Namespace) -> dict:
         from sklearn.mixture import GaussianMixture as GM
 
         extra = {}
-    kw = dict(
-        n_components=args.k,
-        covariance_type=args.cov,
-        tol=0.0,
-        max_iter=args.iters,
-        means_init=means,
-        weights_init=weights,
-        precisions_init=prec,
-        **extra,
-    )
+    kw = fixed_start(args, means, weights, prec, **extra)
     import warnings
 
-    times, peak, ll = [], None, None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # Warm-up on a few rows: loads (or compiles) code once, so that the
         # memory and time measured below are those of the fit itself.
         GM(**{**kw, "max_iter": 1}).fit(X[: max(2000, 4 * args.k)])
-        for rep in range(args.repeats):
-            gm = GM(**kw)
-            ok = _reset_peak() if rep == 0 else False
-            base = _rss_bytes("VmRSS")
-            t0 = time.perf_counter()
-            gm.fit(X)
-            times.append(time.perf_counter() - t0)
-            if rep == 0:
-                peak = _rss_bytes("VmHWM") - base if ok else None
-                ll = float(gm.score(X)) * args.n
+        times, peak, gm = timed_fits(lambda: GM(**kw), X, args.repeats)
+        ll = float(gm.score(X)) * args.n  # (every repeat: the same fit)
     return {
         "seconds": times,
         "per_iter": statistics.median(times) / args.iters,
@@ -233,8 +247,10 @@ def _env() -> dict:
     return env
 
 
-def _spawn(mode: str, timeout: float = 900, **kw) -> dict:
-    cmd = [sys.executable, __file__, "--worker", mode]
+def _spawn(mode: str, timeout: float = 900, script: str = __file__, **kw) -> dict:
+    """Run ``script --worker mode --key value ...`` in a fresh process; its
+    last line of output is the JSON result."""
+    cmd = [sys.executable, script, "--worker", mode]
     for key, val in kw.items():
         if val is not None:
             cmd += [f"--{key.replace('_', '-')}", str(val)]

@@ -396,6 +396,8 @@ def test_dask_array_marginalises_like_numpy():
     "n, d, k, rate, covariance_type, tile_values",
     [
         (400, 5, 3, 0.3, "full", None),
+        # few incomplete rows: they are split from the complete ones
+        (3000, 5, 2, 0.02, "full", None),
         # several threads' blocks, weights, a diagonal-moment model
         (6000, 7, 4, 0.4, "diag", None),
         # wide rows with many missing values: tiles cut short by the factor cap

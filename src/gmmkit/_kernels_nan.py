@@ -490,6 +490,23 @@ def _log_prob(X, means, prec, logc, start, stop, out, B, cap):
         s += nb
 
 
+@fast
+def _count_missing(X, start, stop, out):
+    """``out[i - start]`` = the number of NaN in row ``i``."""
+    d = X.shape[1]
+    for i in range(start, stop):
+        q = 0
+        for j in range(d):
+            v = X[i, j]
+            q += v != v
+        out[i - start] = q
+
+
+def count_missing(X, start, stop, out):
+    """See :func:`_count_missing`."""
+    _count_missing(X, start, stop, out)
+
+
 #: Most rows per tile (as the complete-data full kernel's float64 tiles).
 TILE_ROWS = 264
 

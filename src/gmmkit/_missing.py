@@ -72,14 +72,41 @@ def dense_covariances(model: CovarianceModel, params: Params) -> np.ndarray:
 def check_observed(mask: np.ndarray, rows: np.ndarray, start: int) -> None:
     """DataError naming the first row of ``mask`` (NaN positions) with no
     observed value; ``rows`` are their positions in the chunk."""
-    empty = mask.all(axis=1)
+    _check_empty(np.asarray(mask.all(axis=1)), rows, start)
+
+
+def _check_empty(empty: np.ndarray, rows: np.ndarray | None, start: int) -> None:
+    """DataError naming the first row where ``empty`` (no observed value)
+    holds; ``rows`` their positions in the chunk (None: the same)."""
     if empty.any():
-        i = int(rows[int(np.argmax(empty))])
+        i = int(np.argmax(empty))
+        i = i if rows is None else int(rows[i])
         raise DataError(
             f"row {start + i} has no observed value (every feature is NaN); "
             "nan_policy='marginalize' needs at least one observed feature per "
             f"row ({int(empty.sum())} such rows in this chunk). Remove those rows."
         )
+
+
+def _missing_counts(X: np.ndarray, start: int) -> np.ndarray:
+    """The number of NaN per row of a chunk; a DataError names a row with no
+    observed value."""
+    if _kernels.available():
+        q = _kernels.missing_counts(X)
+    else:
+        q = np.isnan(X).sum(axis=1)
+    _check_empty(q == X.shape[1], None, start)
+    return q
+
+
+#: A chunk with at least this fraction of incomplete rows goes to the
+#: compiled kernel whole (its complete rows too, at ~1.5x the complete-data
+#: kernel's cost) rather than split into two copies.
+WHOLE_CHUNK_FRACTION = 0.5
+
+
+def _whole_chunk(n_incomplete: int, n: int) -> bool:
+    return _kernels.available() and n_incomplete >= WHOLE_CHUNK_FRACTION * n
 
 
 def patterns(mask: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -192,13 +219,14 @@ def estep_stats(chunks: Chunks, model: CovarianceModel, params: Params) -> SuffS
 
     def complete_rows() -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         for start, X, w in chunks:
-            mask = np.isnan(X)
-            incomplete = mask.any(axis=1)
-            if not incomplete.any():
+            incomplete = _missing_counts(X, start) > 0
+            idx = np.nonzero(incomplete)[0]
+            if idx.size == 0:
                 yield start, X, w
                 continue
-            idx = np.nonzero(incomplete)[0]
-            check_observed(mask[idx], idx, start)
+            if _whole_chunk(idx.size, X.shape[0]):
+                _add_incomplete_compiled(stats, model, params, X, w)
+                continue
             keep = idx[w[idx] > 0]
             if _kernels.available():  # float32 rows are read as float64 there
                 _add_incomplete_compiled(stats, model, params, X[keep], w[keep])
@@ -206,7 +234,7 @@ def estep_stats(chunks: Chunks, model: CovarianceModel, params: Params) -> SuffS
                 if not ctx:
                     ctx.append(_Model(model, params))
                 part = np.asarray(X[keep], dtype=np.float64)
-                _add_incomplete(stats, ctx[0], part, w[keep], mask[keep])
+                _add_incomplete(stats, ctx[0], part, w[keep], np.isnan(part))
             stats.rows += idx.size - keep.size
             if idx.size < X.shape[0]:
                 complete = ~incomplete
@@ -224,35 +252,51 @@ def score_chunks(
     ctx: list[_Model] = []
     shift = params.centre()
     for start, X, _ in chunks:
-        incomplete = np.isnan(X).any(axis=1)
-        if not incomplete.any():
-            log_prob = _stats.weighted_log_prob(X, model, params, shift)
-        else:
-            if not ctx:
-                ctx.append(_Model(model, params))
-            log_prob = np.empty((X.shape[0], params.n_components))
-            complete = ~incomplete
-            if complete.any():
-                log_prob[complete] = _stats.weighted_log_prob(
-                    X[complete], model, params, shift
-                )
-            idx = np.nonzero(incomplete)[0]
-            part = np.asarray(X[idx], dtype=np.float64)
-            check_observed(np.isnan(part), idx, start)
-            log_prob[idx] = _observed_log_prob(ctx[0], part, start)
+        log_prob = _chunk_log_prob(ctx, start, X, None, model, params, shift)
         yield start, log_prob, _stats._logsumexp_rows(log_prob)
+
+
+def _chunk_log_prob(
+    ctx: list[_Model],
+    start: int,
+    X: np.ndarray,
+    incomplete: np.ndarray | None,
+    model: CovarianceModel,
+    params: Params,
+    shift: np.ndarray,
+) -> np.ndarray:
+    """``log pi_k + log N(x_o | ...)`` (n, K) of one chunk; ``incomplete``
+    (rows with a NaN) if known."""
+    if incomplete is None:
+        incomplete = _missing_counts(X, start) > 0
+    idx = np.nonzero(incomplete)[0]
+    if idx.size == 0:
+        return _stats.weighted_log_prob(X, model, params, shift)
+    if _whole_chunk(idx.size, X.shape[0]):
+        return _observed_log_prob_compiled(X, model, params)
+    if not ctx:
+        ctx.append(_Model(model, params))
+    log_prob = np.empty((X.shape[0], params.n_components))
+    complete = ~incomplete
+    if complete.any():
+        log_prob[complete] = _stats.weighted_log_prob(X[complete], model, params, shift)
+    log_prob[idx] = _observed_log_prob(ctx[0], np.asarray(X[idx], np.float64), start)
+    return log_prob
 
 
 def score_rows(
     chunks: Chunks, model: CovarianceModel, params: Params, labels: bool = True
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray | None]]:
     """:func:`gmmkit._stats.score_rows` for rows that may hold NaN."""
+    ctx: list[_Model] = []
+    shift = params.centre()
     for start, X, w in chunks:
-        incomplete = np.isnan(X).any(axis=1)
+        incomplete = _missing_counts(X, start) > 0
         if not incomplete.any():
             yield from _stats.score_rows([(start, X, w)], model, params, labels)
             continue
-        ((_, log_prob, log_norm),) = score_chunks([(start, X, w)], model, params)
+        log_prob = _chunk_log_prob(ctx, start, X, incomplete, model, params, shift)
+        log_norm = _stats._logsumexp_rows(log_prob)
         yield start, log_norm, log_prob.argmax(axis=1) if labels else None
 
 
