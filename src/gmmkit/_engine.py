@@ -18,13 +18,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import _kernels
 from ._errors import FitError
 from ._prior import ResolvedPrior
-from ._stats import Params, SuffStats, check_loglik
+from ._stats import _NK_EPS, Params, SuffStats, check_loglik
 from .covariance import EMPTY_FRACTION, CovarianceModel
 from .sources import DataSource
 
-__all__ = ["EMResult", "FitProgress", "Step", "check_loglik", "drive", "em_steps"]
+__all__ = [
+    "EMResult",
+    "FitProgress",
+    "Step",
+    "check_loglik",
+    "dense_em",
+    "drive",
+    "em_steps",
+]
 
 logger = logging.getLogger("gmmkit")
 
@@ -242,3 +251,87 @@ def drive(
         if close is not None:
             close()
     return EMResult(params, converged, n_iter, lower_bound, history, lower_bounds)
+
+
+#: Iterations per call of the compiled loop (its history buffer's length).
+DENSE_BATCH = 512
+
+
+def dense_em(
+    source: DataSource,
+    model: CovarianceModel,
+    params: Params,
+    reg_covar: float,
+    *,
+    tol: float,
+    max_iter: int,
+    lower_bound: float = -np.inf,
+    convergence: str = "sklearn",
+    init: int = 0,
+) -> EMResult | None:
+    """Plain EM of a small in-memory fit with a closed-form M-step, the whole
+    loop compiled (:func:`gmmkit._kernels.em_dense`): the same iterations,
+    stopping rule and result as :func:`drive` over :func:`em_steps`, without
+    Python between them (a small fit's iteration costs a few microseconds
+    instead of ~30).  None where it does not apply: a source that is not one
+    small float64 array in memory (:meth:`DataSource.small_array`), a model
+    whose M-step is iterative (no :attr:`CovarianceModel.closed_form`), or no
+    compiled kernel for it.  Where an iteration needs the covariance model's
+    own code (an empty or collapsed component, a failed factorisation) the
+    loop hands back before it and :func:`drive` goes on from there, so that
+    every such case runs one implementation."""
+    code = model.closed_form
+    data = source.small_array()
+    k, d = params.means.shape
+    kind = _kernels.applicable(model.kernel_kind, d)
+    if code is None or data is None or kind != model.moments or max_iter <= 0:
+        return None
+    X, w = data
+    weights = np.array(params.weights, dtype=np.float64)
+    means = np.array(params.means, dtype=np.float64)
+    cov = np.array(model.dense(params.covariances, k, d), dtype=np.float64)
+    history: list[float] = []
+    bounds: list[float] = []
+    state = np.zeros(3, dtype=np.int64)
+    converged = False
+    bound = lower_bound
+    while len(history) < max_iter:
+        size = min(DENSE_BATCH, max_iter - len(history))
+        hist = np.empty((2, size))
+        _kernels.em_dense(
+            kind, code, X, w, weights, means, cov, float(reg_covar), _NK_EPS,
+            EMPTY_FRACTION, float(tol), convergence == "mclust", size, bound,
+            hist, state,
+        )  # fmt: skip
+        handed_back, n_iter, converged = bool(state[0]), int(state[1]), bool(state[2])
+        history.extend(hist[0, :n_iter].tolist())
+        bounds.extend(hist[1, :n_iter].tolist())
+        if n_iter:
+            bound = bounds[-1]
+        if handed_back or converged or n_iter < size:
+            break
+    if history:
+        native = model.from_dense(cov)
+        params = Params(
+            weights, means, native, model.precisions_cholesky(native, reg_covar)
+        )
+    if not handed_back:
+        return EMResult(params, converged, len(history), bound, history, bounds)
+    # handed back: the covariance model's code runs the next iteration
+    rest = drive(
+        em_steps(source, model, params, reg_covar),
+        params,
+        tol=tol,
+        max_iter=max_iter - len(history),
+        lower_bound=bound,
+        convergence=convergence,
+        init=init,
+    )
+    return EMResult(
+        rest.params,
+        rest.converged,
+        len(history) + rest.n_iter,
+        rest.lower_bound,
+        history + rest.history,
+        bounds + rest.lower_bounds,
+    )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._engine import EMResult, FitProgress, drive, em_steps
+from ._engine import EMResult, FitProgress, dense_em, drive, em_steps
 from ._init import initial_resp, params_from_resp, sampled_start
 from ._noise import NoiseParams, NoiseStart, noise_steps
 from ._noise import final_pass as noise_final_pass
@@ -180,6 +180,22 @@ def run_em(
         )
         convergence = opts.convergence
     else:
+        hook = _progress_hook(opts)
+        if prior is None and hook is None:
+            # a small in-memory fit: the whole loop compiled, where it applies
+            result = dense_em(
+                source,
+                model,
+                params,
+                opts.reg_covar,
+                tol=opts.tol,
+                max_iter=opts.max_iter,
+                lower_bound=lower_bound,
+                convergence=opts.convergence,
+                init=init,
+            )
+            if result is not None:
+                return result
         steps = em_steps(source, model, params, opts.reg_covar, prior)
         convergence = opts.convergence
     return drive(

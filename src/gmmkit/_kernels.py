@@ -309,6 +309,12 @@ def log_prob_nan_chunk(X, means, prec, logc):
     return out
 
 
+def em_dense(kind, code, X, w, weights, means, cov, *args):
+    """The compiled EM loop of :func:`gmmkit._engine.dense_em` (see
+    :func:`gmmkit._kernels_impl.em_dense`); the state arrays are updated."""
+    _impl().em_dense(kind, code, X, w, weights, means, cov, *args)
+
+
 def log_prob_chunk(kind, X, shift, means_s, factors, logc):
     """``log pi_k + log N(x | mu_k, Sigma_k)`` of one chunk, shape (n, K)."""
     impl = _impl()

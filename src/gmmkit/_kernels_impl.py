@@ -25,6 +25,9 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from .covariance import _closed, _linalg
+from .covariance._jit import compiled
+
 #: Loops whose sums may be re-associated (vectorised reductions).  No
 #: ``nnan``/``ninf``: -inf log-densities are legitimate.  Note that numba
 #: compiles callees with their caller's fast-math flags, so nothing here may
@@ -627,6 +630,13 @@ def _tile_buffers(full, X, K, B):
 
 @fast
 def _estep(full, X, shift, means_s, P, logc, start, stop, w, n_, s1, s2, tot, B):
+    _estep_tiles(full, X, shift, means_s, P, logc, start, stop, w, n_, s1, s2, tot, B)
+
+
+@fast_inline
+def _estep_tiles(full, X, shift, means_s, P, logc, start, stop, w, n_, s1, s2, tot, B):
+    """The E-step's statistics of rows ``start:stop`` (inlined into each
+    kernel that runs it, see ``fast_inline``)."""
     K = means_s.shape[0]
     xt, dk, lp, vec, ebuf, zero = _tile_buffers(full, X, K, B)
     top, total = vec[2], vec[3]
@@ -865,28 +875,11 @@ def score(kind, X, shift, means_s, factors, logc, start, stop, log_norm, labels)
     _run(_score, kind, X, shift, means_s, factors, logc, start, stop, log_norm, labels)
 
 
-@fast
-def _estep_moments(full, X, w, weights, means, P, logc, eps, buf, B):
-    """:func:`_estep` about ``means`` from a shift computed here, then the
-    M-step's moments (:meth:`gmmkit._stats.SuffStats.means_and_scatter`):
-    the whole E-step of a small in-memory fit in one call.  ``buf`` holds
-    the outputs one after another (few arguments: each costs the call
-    ~0.3 us, as much as the kernel on a hundred rows): ``n`` (K), ``s1`` (K,
-    d), ``s2`` (K, m, d), ``tot`` (2), ``nk`` (K), new means (K, d),
-    scatter (K, m, d), with m = d for full moments and 1 for diagonal."""
+@fast_inline
+def _shift_means(weights, means, means_s):
+    """The weights' mean of the component means (the rows' shift); fills
+    ``means_s`` with the means minus it."""
     K, d = means.shape
-    m = d if full else 1
-    sizes = (K, K * d, K * m * d, 2, K, K * d, K * m * d)
-    at = np.zeros(len(sizes) + 1, np.int64)
-    for i in range(len(sizes)):
-        at[i + 1] = at[i] + sizes[i]
-    n_ = buf[at[0] : at[1]]
-    s1 = buf[at[1] : at[2]].reshape((K, d))
-    s2 = buf[at[2] : at[3]].reshape((K, m, d))
-    tot = buf[at[3] : at[4]]
-    nk = buf[at[4] : at[5]]
-    new = buf[at[5] : at[6]].reshape((K, d))
-    scatter = buf[at[6] : at[7]].reshape((K, m, d))
     shift = np.zeros(d)
     total = 0.0
     for k in range(K):
@@ -894,13 +887,17 @@ def _estep_moments(full, X, w, weights, means, P, logc, eps, buf, B):
     for k in range(K):
         for j in range(d):
             shift[j] += weights[k] / total * means[k, j]
-    means_s = np.empty((K, d))
     for k in range(K):
         for j in range(d):
             means_s[k, j] = means[k, j] - shift[j]
-    _estep(full, X, shift, means_s, P, logc, 0, X.shape[0], w, n_, s1, s2, tot, B)
-    rows = X.shape[0]
-    weight = tot[1]
+    return shift
+
+
+@fast_inline
+def _new_moments(full, means, n_, s1, s2, weight, rows, eps, nk, new, scatter):
+    """:meth:`gmmkit._stats.SuffStats.means_and_scatter` from statistics
+    about ``means`` (``s2``'s upper triangle is mirrored first)."""
+    K, d = means.shape
     guard = eps * (weight / rows if rows > 0 and weight > 0.0 else 1.0)
     delta = np.empty(d)
     for k in range(K):
@@ -927,6 +924,35 @@ def _estep_moments(full, X, w, weights, means, P, logc, eps, buf, B):
                 scatter[k, 0, j] = max(v, 0.0)
 
 
+@fast
+def _estep_moments(full, X, w, weights, means, P, logc, eps, buf, B):
+    """:func:`_estep` about ``means`` from a shift computed here, then the
+    M-step's moments (:meth:`gmmkit._stats.SuffStats.means_and_scatter`):
+    the whole E-step of a small in-memory fit in one call.  ``buf`` holds
+    the outputs one after another (few arguments: each costs the call
+    ~0.3 us, as much as the kernel on a hundred rows): ``n`` (K), ``s1`` (K,
+    d), ``s2`` (K, m, d), ``tot`` (2), ``nk`` (K), new means (K, d),
+    scatter (K, m, d), with m = d for full moments and 1 for diagonal."""
+    K, d = means.shape
+    m = d if full else 1
+    sizes = (K, K * d, K * m * d, 2, K, K * d, K * m * d)
+    at = np.zeros(len(sizes) + 1, np.int64)
+    for i in range(len(sizes)):
+        at[i + 1] = at[i] + sizes[i]
+    n_ = buf[at[0] : at[1]]
+    s1 = buf[at[1] : at[2]].reshape((K, d))
+    s2 = buf[at[2] : at[3]].reshape((K, m, d))
+    tot = buf[at[3] : at[4]]
+    nk = buf[at[4] : at[5]]
+    new = buf[at[5] : at[6]].reshape((K, d))
+    scatter = buf[at[6] : at[7]].reshape((K, m, d))
+    means_s = np.empty((K, d))
+    shift = _shift_means(weights, means, means_s)
+    rows = X.shape[0]
+    _estep_tiles(full, X, shift, means_s, P, logc, 0, rows, w, n_, s1, s2, tot, B)
+    _new_moments(full, means, n_, s1, s2, tot[1], rows, eps, nk, new, scatter)
+
+
 def estep_moments(kind, X, w, weights, means, factors, logc, eps, buf):
     """float64 rows, all in one call, into ``buf`` (laid out as
     :func:`_estep_moments` says; zeros on entry); ``eps`` is the count
@@ -936,4 +962,159 @@ def estep_moments(kind, X, w, weights, means, factors, logc, eps, buf):
     _estep_moments(
         full, X, w, weights, means, _as_3d(kind, factors), logc, eps, buf,
         tile_rows(X.dtype, X.shape[1], full),
+    )  # fmt: skip
+
+
+# -- the whole EM loop of a small in-memory fit ---------------------------------
+
+compiled(_closed.dense_mstep)  # compiles and binds its helpers
+_dense_mstep = fast_inline(_closed.dense_mstep)
+_factor = fast_inline(_linalg.factor_kernel)
+
+#: ``state[0]`` after :func:`em_dense`: done (converged or out of
+#: iterations), or handed back before an iteration that the covariance
+#: models' own code must run (an empty or collapsed component, a failed
+#: factorisation, a non-finite log-likelihood).
+EM_DONE, EM_HANDED_BACK = 0, 1
+
+_LOG_2PI = 1.8378770664093453
+
+
+@fast_inline
+def _kernel_factors(full, weights, cov, prec_u, P, logc, bad):
+    """The kernels' factors ``P`` and ``logc`` of dense covariances (and the
+    upper precision factors ``prec_u`` when ``full``); False if a covariance
+    is not positive definite (to working precision)."""
+    K, d, _ = cov.shape
+    for k in range(K):
+        bad[k] = False
+    if full:
+        _factor(cov, prec_u, bad)
+    for k in range(K):
+        if bad[k]:
+            return False
+        s = 0.0
+        for j in range(d):
+            if full:
+                s += math.log(prec_u[k, j, j])
+                for i in range(d):
+                    P[k, j, i] = prec_u[k, j, i] * 0.7071067811865476
+            else:
+                v = cov[k, j, j]
+                if not (v > 0.0 and math.isfinite(v)):
+                    return False
+                s -= 0.5 * math.log(v)
+                P[k, 0, j] = 0.5 / v
+        logc[k] = math.log(weights[k]) + s - 0.5 * d * _LOG_2PI
+    return True
+
+
+@fast
+def _em_dense(
+    full, code, X, w, weights, means, cov, reg, eps, empty, tol, mclust,
+    max_iter, bound, hist, state, B,
+):  # fmt: skip
+    """EM from (``weights``, ``means``, dense ``cov``), which hold the
+    result on return; ``hist`` the total log-likelihood of each iteration's
+    entering parameters; ``state`` = (status, iterations, converged).  The
+    stopping rules of :func:`gmmkit._engine.has_converged`; with mclust's,
+    the parameters that passed the test are kept (no M-step after it)."""
+    K, d = means.shape
+    m = d if full else 1
+    rows = X.shape[0]
+    prec_u = np.empty((K, d, d))
+    P = np.empty((K, m, d))
+    logc = np.empty(K)
+    bad = np.zeros(K, np.bool_)
+    means_s = np.empty((K, d))
+    n_ = np.empty(K)
+    s1 = np.empty((K, d))
+    s2 = np.empty((K, m, d))
+    tot = np.empty(2)
+    nk = np.empty(K)
+    new_means = np.empty((K, d))
+    scatter = np.empty((K, m, d))
+    new_cov = np.empty((K, d, d))
+    new_w = np.empty(K)
+    state[0] = EM_HANDED_BACK
+    state[2] = 0
+    it = 0
+    if not _kernel_factors(full, weights, cov, prec_u, P, logc, bad):
+        state[1] = it
+        return
+    while it < max_iter:
+        shift = _shift_means(weights, means, means_s)
+        n_[:] = 0.0
+        s1[:] = 0.0
+        s2[:] = 0.0
+        tot[:] = 0.0
+        _estep_tiles(full, X, shift, means_s, P, logc, 0, rows, w, n_, s1, s2, tot, B)
+        loglik = tot[0]
+        weight = tot[1]
+        if not math.isfinite(loglik):
+            break
+        _new_moments(full, means, n_, s1, s2, weight, rows, eps, nk, new_means, scatter)
+        total = 0.0
+        ok = True
+        for k in range(K):
+            total += nk[k]
+            if n_[k] < empty * weight:
+                ok = False
+            for j in range(d):
+                if full:
+                    scatter[k, j, j] += reg * nk[k]
+                else:
+                    scatter[k, 0, j] += reg * nk[k]
+        if not ok or not _dense_mstep(code, nk, scatter, new_cov):
+            break
+        if code == _closed.VII or code == _closed.VVI:
+            # collapsed_variances would floor a variance that fell below eps
+            # times the largest previous one
+            top = 0.0
+            for k in range(K):
+                for j in range(d):
+                    top = max(top, cov[k, j, j])
+            for k in range(K):
+                for j in range(d):
+                    if new_cov[k, j, j] < 2.220446049250313e-16 * top:
+                        ok = False
+            if not ok:
+                break
+        for k in range(K):
+            new_w[k] = nk[k] / total
+        if not _kernel_factors(full, new_w, new_cov, prec_u, P, logc, bad):
+            break
+        previous = bound
+        bound = loglik / weight
+        hist[0, it] = loglik
+        hist[1, it] = bound
+        it += 1
+        if mclust:
+            change = abs(bound * weight - previous * weight)
+            done = change <= tol * (1.0 + abs(bound * weight))
+        else:
+            done = abs(bound - previous) < tol
+        if done and mclust:
+            state[2] = 1
+            state[0] = EM_DONE
+            break
+        weights[:] = new_w
+        means[:] = new_means
+        cov[:] = new_cov
+        if done:
+            state[2] = 1
+            state[0] = EM_DONE
+            break
+        if it >= max_iter:
+            state[0] = EM_DONE
+    state[1] = it
+
+
+def em_dense(kind, code, X, w, weights, means, cov, reg, eps, empty, tol, mclust,
+             max_iter, bound, hist, state):  # fmt: skip
+    """:func:`_em_dense` with the tile size of ``X``'s kernel."""
+    full = kind == "full"
+    _em_dense(
+        full, code, X, w, weights, means, cov, reg, eps, empty, tol, mclust,
+        max_iter, bound, hist, state, tile_rows(X.dtype, X.shape[1], full),
     )  # fmt: skip

@@ -128,6 +128,13 @@ class DataSource(ABC):
             return _missing.estep_stats(self, model, params)
         return estep_stats(self, model, params)
 
+    def small_array(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(X, w)``: the rows and weights when they are one small float64
+        array in memory without missing values (NaN, under
+        ``nan_policy="marginalize"``), which
+        :func:`gmmkit._engine.dense_em` runs EM on whole; else None."""
+        return None
+
     def map_reduce_stats(
         self, stats_of: Callable[[np.ndarray, np.ndarray], SuffStats]
     ) -> SuffStats:
@@ -222,6 +229,19 @@ class ArraySource(DataSource):
             out.marginalize = self.marginalize
             return out
         return self
+
+    def small_array(self) -> tuple[np.ndarray, np.ndarray] | None:
+        X = self.X
+        if (
+            type(X) is not np.ndarray
+            or not _kernels.small_chunk(X)
+            or not X.flags.c_contiguous
+            or (self.marginalize and np.isnan(X).any())
+        ):
+            return None
+        w = self.sample_weight
+        w = np.ones(X.shape[0]) if w is None else np.asarray(w, dtype=np.float64)
+        return X, np.ascontiguousarray(w)
 
     def __iter__(self) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
         n = self.n_samples
@@ -334,7 +354,6 @@ INIT_SAMPLE_SIZE = 100_000
 #: ``INIT_SAMPLE_SIZE`` rows, refined by one pass over all rows); smaller ones
 #: use the exact scikit-learn-compatible start on all rows.
 SAMPLED_INIT_THRESHOLD = 200_000
-
 
 
 def _data_error(message: str) -> Exception:

@@ -99,6 +99,10 @@ class CovarianceModel(ABC):
     #: variable volume, diagonal), the family's unconstrained model otherwise
     #: (EVI -> VVI, every ellipsoidal model -> VVV).
     subset_model: ClassVar[str] = "VVV"
+    #: The compiled loop of the closed-form M-step on dense arrays (a code of
+    #: :mod:`gmmkit.covariance._closed`), which small in-memory fits run
+    #: their whole EM loop with; None for the iterative M-steps.
+    closed_form: ClassVar[int | None] = None
 
     @property
     def kernel_kind(self) -> Literal["full", "diag"]:

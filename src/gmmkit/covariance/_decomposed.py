@@ -294,6 +294,7 @@ def dense_view(model: type[CovarianceModel]) -> type[DenseView]:
             "squarem": model.squarem,
             "prior_rule": model.prior_rule,
             "subset_model": model.subset_model,
+            "closed_form": model.closed_form,
             "__doc__": f"{model.__doc__}\n\nArrays have shape (K, d, d).",
             "__module__": __name__,
             "__qualname__": f"dense_view({model.name})",

@@ -19,6 +19,7 @@ import logging
 
 import numpy as np
 
+from . import _closed
 from ._base import CovarianceModel, PriorRule
 from ._decomposed import DecomposedModel
 from ._inner import INNER_MAX_ITER, INNER_TOL, compiled, equal_shape_kernel
@@ -44,6 +45,7 @@ class VVI(CovarianceModel):
 
     name = "VVI"
     subset_model = "VVI"
+    closed_form = _closed.VVI
     sklearn_name = "diag"
     family = "diagonal"
     moments = "diag"
@@ -106,6 +108,7 @@ class EEI(DecomposedModel):
 
     name = "EEI"
     subset_model = "EEI"
+    closed_form = _closed.EEI
     family = "diagonal"
     moments = "diag"
     squarem = True
@@ -135,6 +138,7 @@ class EVI(DecomposedModel):
 
     name = "EVI"
     subset_model = "VVI"
+    closed_form = _closed.EVI
     family = "diagonal"
     moments = "diag"
     # lambda = sum_k |L + diag S_k|^(1/d) / (n + nu + m + 1)

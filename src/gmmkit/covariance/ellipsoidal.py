@@ -27,6 +27,7 @@ import logging
 
 import numpy as np
 
+from . import _closed
 from ._base import CovarianceModel, PriorRule, StackedFactors
 from ._decomposed import DecomposedModel
 from ._inner import (
@@ -57,6 +58,7 @@ class VVV(StackedFactors):
     """Each component has its own full covariance matrix (scikit-learn "full")."""
 
     name = "VVV"
+    closed_form = _closed.VVV
     sklearn_name = "full"
     family = "ellipsoidal"
     moments = "full"
@@ -96,6 +98,7 @@ class EEE(CovarianceModel):
     """All components share one full covariance matrix (scikit-learn "tied")."""
 
     name = "EEE"
+    closed_form = _closed.EEE
     sklearn_name = "tied"
     family = "ellipsoidal"
     moments = "full"
@@ -172,6 +175,7 @@ class EEV(DecomposedModel):
     """Equal volume and shape, variable orientation."""
 
     name = "EEV"
+    closed_form = _closed.EEV
     family = "ellipsoidal"
     moments = "full"
     # Sigma_k = D_k (sum_j Omega_j) D_k^T / (n + nu + d + m + 1) with
@@ -216,6 +220,7 @@ class EVV(DecomposedModel):
     """Equal volume, variable shape and orientation."""
 
     name = "EVV"
+    closed_form = _closed.EVV
     family = "ellipsoidal"
     moments = "full"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._errors import InvalidParameterError
+from . import _closed
 from ._base import CovarianceModel, PriorRule
 from ._decomposed import DecomposedModel
 from ._linalg import (
@@ -24,6 +25,7 @@ class VII(CovarianceModel):
     """Each component has its own variance (scikit-learn "spherical")."""
 
     name = "VII"
+    closed_form = _closed.VII
     sklearn_name = "spherical"
     subset_model = "VII"
     family = "spherical"
@@ -95,6 +97,7 @@ class EII(DecomposedModel):
 
     name = "EII"
     subset_model = "EII"
+    closed_form = _closed.EII
     family = "spherical"
     moments = "diag"
     squarem = True
