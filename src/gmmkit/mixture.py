@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import warnings
@@ -26,7 +27,13 @@ from ._params import check_inits, check_params
 from ._prior import ConjugatePrior, ResolvedPrior, check_prior, resolve_prior
 from ._stats import Params, information_criteria, score_chunks, score_rows
 from ._summary import components_html
-from ._validation import check_choice, check_int, check_sample_weight, check_X
+from ._validation import (
+    check_array_param,
+    check_choice,
+    check_int,
+    check_sample_weight,
+    check_X,
+)
 from .covariance import CovarianceModel, get_model
 from .sources import ArraySource, DataSource, as_stream, auto_chunk_size, mean_filled
 
@@ -574,8 +581,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         """
         if getattr(self, "noise_init", None) is not None or self._has_noise():
             raise InvalidParameterError(
-                "partial_fit does not support a noise component (noise_init): "
-                "use fit."
+                "partial_fit does not support a noise component (noise_init): use fit."
             )
         with _kernels.fit_blas_limits():
             return self._partial_fit(X, sample_weight)
@@ -1036,6 +1042,43 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         return head + components_html(self) + body_end + tail
 
     # --------------------------------------------------------------- criteria
+    # -- scikit-learn's private hooks, which its own test suite calls -------------
+    def _n_parameters(self) -> int:
+        """scikit-learn's name of :meth:`n_parameters`."""
+        return self.n_parameters()
+
+    def _set_parameters(self, params: tuple) -> None:
+        """Set ``(weights, means, covariances, precisions_cholesky)`` (in
+        this ``covariance_type``'s shapes) as the fitted parameters, as
+        scikit-learn's private method of that name does."""
+        weights, means, covariances, prec_chol = (np.asarray(p) for p in params)
+        self._store_fitted(
+            self._check_params(), Params(weights, means, covariances, prec_chol)
+        )
+
+    def _initialize(self, X: Any, resp: Any) -> None:
+        """scikit-learn's private start: the fitted parameters become one
+        M-step from responsibilities ``resp`` (n_samples, n_components), the
+        ``*_init`` parameters taking precedence, with no EM iteration (what
+        ``fit`` starts from with ``resp_init=resp``).  As scikit-learn's, the
+        number of components is ``resp``'s number of columns."""
+        model = self._check_params()
+        source = self._source(X, None, model)
+        n, d = source.n_samples, source.n_features
+        k = int(np.shape(resp)[1]) if np.ndim(resp) == 2 else self.n_components
+        resp = check_array_param("resp", resp, (n, k), "n_samples x n_components")
+        probe = copy.copy(self)
+        probe.n_components = k
+        weights, means, precisions, _ = check_inits(probe, model, n, d, None)
+        params = initial_params(
+            source,
+            model,
+            (weights, means, precisions, resp),
+            probe._options(),
+            check_random_state(self.random_state),
+        )
+        self._store_fitted(model, params)
+
     def n_parameters(self) -> int:
         """Number of free parameters: weights (K - 1), means, covariances;
         with a noise component 2 more (its weight and the hypervolume, as
