@@ -234,9 +234,117 @@ def test_streamed_fit_with_missing_values(data, capsys, tmp_path):
         )
         assert code == 0, err
         np.testing.assert_allclose(load(out).means_, ref.means_, rtol=1e-6)
+    # CSV: empty cells read as NaN by the streaming reader too
+    out = tmp_path / "csv.gmm"
     code, _, err = run(
-        ["fit", csv, "-k", "2", "--chunk-size", "40", "--nan-policy", "marginalize"],
+        ["fit", csv, "-k", "2", "--chunk-size", "40", "--nan-policy", "marginalize"]
+        + ["-o", out, "-q"],
         capsys,
     )
-    assert code == 1 and "convert the CSV to Parquet" in err
+    assert code == 0, err
+    np.testing.assert_allclose(load(out).means_, ref.means_, rtol=1e-6)
+    # ... and still an error naming the cell without --nan-policy marginalize
+    code, _, err = run(["fit", csv, "-k", "2", "--chunk-size", "40", "-q"], capsys)
+    assert code == 1 and "missing value" in err and "--nan-policy marginalize" in err
     assert len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("blank", ["", "NA"])
+def test_streamed_csv_source_marginalises_like_memory(tmp_path, blank):
+    from gmmkit.sources import CSVSource
+
+    _, Xm = holes(n=600, seed=3, rate=0.2)
+    path = write_csv(tmp_path / "holes.csv", Xm, blank=blank, with_text=False)
+    # the same start (a streamed source's k-means start samples other rows)
+    kw = dict(
+        nan_policy="marginalize", tol=1e-8, means_init=[[0.0] * 3, [4.0] * 3],
+        weights_init=[0.5, 0.5], precisions_init=np.stack([np.eye(3)] * 2),
+    )  # fmt: skip
+    ref = GaussianMixture(2, **kw).fit(Xm)
+    # small blocks: the rows come in several chunks
+    source = CSVSource(path, block_bytes=2048)
+    assert sum(1 for _ in source.marginalizing()) > 3
+    got = GaussianMixture(2, **kw).fit(source)
+    np.testing.assert_allclose(got.means_, ref.means_, rtol=1e-9)
+    np.testing.assert_allclose(got.covariances_, ref.covariances_, rtol=1e-9)
+    np.testing.assert_allclose(
+        got.log_likelihood_history_, ref.log_likelihood_history_, rtol=1e-10
+    )
+    np.testing.assert_allclose(got.score_samples(source), ref.score_samples(Xm))
+    with pytest.raises(Exception, match="missing value"):
+        GaussianMixture(2, random_state=0).fit(CSVSource(path, block_bytes=2048))
+    assert ref.n_iter_ > 5
+
+
+def test_report_with_missing_values(data, capsys, tmp_path):
+    from test_report import Cells
+
+    pytest.importorskip("matplotlib")
+    _, _, Xm, csv, _ = data
+    page_path = tmp_path / "holes.html"
+    code, _, err = run(
+        ["report", csv, "-k", "2", "--nan-policy", "marginalize", "-o", page_path]
+        + ["-q"],
+        capsys,
+    )
+    assert code == 0, err
+    page = page_path.read_text()
+    cells = Cells()
+    cells.feed(page)
+    n_missing = int(np.isnan(Xm).sum())
+    assert n_missing > 0
+    assert f'<span class="n-missing">{n_missing}</span> of {Xm.size} entries' in page
+    rows_with = int(np.isnan(Xm).any(axis=1).sum())
+    assert f"in {rows_with} of {len(Xm)} rows" in page
+    summary = cells.tables["data-summary"]
+    assert summary[0][-1] == "missing"
+    assert [int(r[-1]) for r in summary[1:]] == list(np.isnan(Xm).sum(axis=0))
+    # the column summaries are of the observed values
+    np.testing.assert_allclose(
+        [float(r[1]) for r in summary[1:]], np.nanmean(Xm, axis=0), rtol=1e-5
+    )
+    # oracle: the fit of the same data with nan_policy="marginalize"
+    ref = GaussianMixture(2, nan_policy="marginalize", random_state=0).fit(Xm)
+    history = cells.tables["history"]
+    assert float(history[-1][1]) == pytest.approx(ref.score(Xm) * len(Xm), rel=1e-9)
+    assert "rows with a missing value there are not drawn" in page
+    # the default policy refuses the empty cells, naming one
+    code, _, err = run(["report", csv, "-k", "2", "-o", tmp_path / "x.html"], capsys)
+    assert code == 1 and "missing value" in err and "--nan-policy" in err
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_report_with_missing_values_selection_and_two_features(tmp_path):
+    from test_report import Cells
+
+    pytest.importorskip("matplotlib")
+    from gmmkit.report import write_report
+
+    _, Xm = holes(n=200, seed=5, rate=0.15)
+    X2 = Xm[:, :2].copy()
+    X2[np.isnan(X2).all(axis=1), 0] = 0.5
+    # two features: the clusters, uncertainty and EM animation draw the
+    # complete rows
+    path = write_report(
+        X2, tmp_path / "two.html", n_components=2,
+        fit_params={"nan_policy": "marginalize"},
+    )  # fmt: skip
+    page = path.read_text()
+    assert page.count("data:image/gif;base64,") == 1
+    left = int(np.isnan(X2).any(axis=1).sum())
+    assert f"({left} rows with a missing value there are not drawn.)" in page
+    # the selection marginalises too: the table equals select_model's
+    path = write_report(
+        Xm, tmp_path / "sel.html", ks=[1, 2], covariance_types=["VVV", "EII"],
+        n_jobs=1, fit_params={"nan_policy": "marginalize"},
+    )  # fmt: skip
+    cells = Cells()
+    cells.feed(path.read_text())
+    table = cells.tables["selection"]
+    header, rows = table[0], table[1:]
+    ref = select_model(
+        Xm, [1, 2], ["VVV", "EII"], random_state=0, n_jobs=1, nan_policy="marginalize"
+    )
+    assert sorted(float(r[header.index("bic")]) for r in rows) == pytest.approx(
+        sorted(ref.table["bic"]), rel=1e-5  # (the page shows 6 digits)
+    )

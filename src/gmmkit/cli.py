@@ -36,7 +36,6 @@ import numpy as np
 from . import console
 from ._atomic import atomic_write, check_writable
 from ._errors import (
-    DataError,
     GMMError,
     InvalidParameterError,
     ModelFileError,
@@ -608,18 +607,7 @@ def _run_fit_scaled(args: argparse.Namespace) -> int:
     params = _fit_params(args)
     params["chunk_size"] = args.chunk_size
     with scaled_input(args.data, columns, args.chunk_size, args.scheduler) as X:
-        try:
-            gm = console._fit_model(X, params, console._Progress(not args.quiet))
-        except DataError as exc:
-            if args.nan_policy == "marginalize" and "missing value (" in str(exc):
-                # the streamed CSV reader does not read empty cells as NaN yet
-                raise DataError(
-                    f"{exc} With --chunk-size/--scheduler, --nan-policy "
-                    "marginalize reads NaN and nulls from .npy and .parquet files "
-                    "but not empty CSV cells: convert the CSV to Parquet, or drop "
-                    "--chunk-size to load it whole."
-                ) from None
-            raise
+        gm = console._fit_model(X, params, console._Progress(not args.quiet))
     if columns:
         gm.feature_names_in_ = np.asarray(columns, dtype=object)
     summary = console._summary(gm, None, columns)
@@ -1064,7 +1052,8 @@ def _add_report(subparsers: Any) -> None:
         "With -k the model is fitted with that K (and -t); otherwise K and the "
         "covariance model are chosen by BIC. Needs pip install 'gmmkit[plot]'.",
         epilog="examples:\n  gmmkit report data.csv -o report.html\n"
-        "  gmmkit report data.csv -k 3 -t full -o report.html\n",
+        "  gmmkit report data.csv -k 3 -t full -o report.html\n"
+        "  gmmkit report holes.csv --nan-policy marginalize -o report.html\n",
         formatter_class=_RAW,
     )
     parser.add_argument("data", metavar="DATA")
@@ -1092,6 +1081,7 @@ def _add_report(subparsers: Any) -> None:
     )
     parser.add_argument("--title", default=None, help="report title")
     _add_jobs(parser)
+    _add_nan_policy(parser)
     _add_fit_options(parser, with_k=False)
     _add_data_options(parser)
     _add_quiet(parser)

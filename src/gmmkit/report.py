@@ -126,6 +126,7 @@ def _selection(
     seed: Any,
     n_jobs: int | None,
     callback: Callable[[Any], None] | None,
+    nan_policy: str = "raise",
 ) -> Any:
     """:func:`gmmkit.select_model` by BIC over ``ks`` and ``types``."""
     return select_model(
@@ -136,6 +137,7 @@ def _selection(
         random_state=seed,
         n_jobs=n_jobs,
         callback=callback,
+        nan_policy=nan_policy,
     )
 
 
@@ -148,28 +150,43 @@ def _selection_plot(result: Any) -> Any:
 
 
 def _data_section(table: Any) -> str:
+    """The data's size, its missing values (if any) and each column's summary
+    (of its observed values)."""
     X = table.X
+    missing = np.isnan(X)
+    n_missing = int(missing.sum())
     rows = []
     for j, name in enumerate(table.feature_names):
-        col = X[:, j]
+        col = X[~missing[:, j], j]
+        if col.size == 0:  # (a fit refuses such a column)
+            stats = [float("nan")] * 5
+        else:
+            spread = col.std(ddof=1) if col.size > 1 else 0.0
+            stats = [col.mean(), spread, col.min(), np.median(col), col.max()]
         rows.append(
-            [
-                str(name),
-                _fmt(col.mean()),
-                _fmt(col.std(ddof=1) if len(col) > 1 else 0.0),
-                _fmt(col.min()),
-                _fmt(np.median(col)),
-                _fmt(col.max()),
-            ]
+            [str(name), *[_fmt(v) for v in stats]]
+            + ([str(int(missing[:, j].sum()))] if n_missing else [])
         )
     notices = "".join(
         f'<p class="notice">{html.escape(n)}</p>' for n in getattr(table, "notices", [])
     )
+    holes = ""
+    if n_missing:
+        rows_with = int(missing.any(axis=1).sum())
+        holes = (
+            f'<p class="missing"><span class="n-missing">{n_missing}</span> of '
+            f"{X.size} entries ({n_missing / X.size:.1%}) are missing, in "
+            f"{rows_with} of {X.shape[0]} rows; the model is fitted to the "
+            "observed values (nan_policy='marginalize': missing values are "
+            "integrated out, not filled in), and the column summaries are of "
+            "the observed values.</p>"
+        )
     return (
         f"<p>{X.shape[0]} rows, {X.shape[1]} numeric columns from "
-        f"<code>{html.escape(str(table.source))}</code>.</p>{notices}"
+        f"<code>{html.escape(str(table.source))}</code>.</p>{holes}{notices}"
         + _table(
-            ["column", "mean", "sd", "min", "median", "max"],
+            ["column", "mean", "sd", "min", "median", "max"]
+            + (["missing"] if n_missing else []),
             rows,
             cls="data-summary",
         )
@@ -201,12 +218,24 @@ def _parameters_section(gm: Any, names: list[str]) -> str:
     return "".join(parts)
 
 
+def _drawn(X: np.ndarray, features: int) -> tuple[np.ndarray, str]:
+    """The rows of X observed on its first ``features`` features (only those
+    can be drawn there) and a note saying how many were left out."""
+    keep = ~np.isnan(X[:, :features]).any(axis=1)
+    left = int(X.shape[0] - keep.sum())
+    note = f" ({left} rows with a missing value there are not drawn.)" if left else ""
+    return X[keep], note
+
+
 def _plots(gm: Any, X: np.ndarray, names: list[str]) -> list[str]:
     from matplotlib.figure import Figure
 
     d = X.shape[1]
+    X, note = _drawn(X, min(d, PAIRS_MAX_FEATURES))
     out = []
-    if d == 1:
+    if X.shape[0] == 0:
+        out.append(f'<p class="notice">No rows to draw.{note}</p>')
+    elif d == 1:
         fig = Figure(figsize=(6.4, 4.4))
         plotting.plot_1d(gm, X, ax=fig.subplots())
         out.append(
@@ -214,7 +243,7 @@ def _plots(gm: Any, X: np.ndarray, names: list[str]) -> list[str]:
                 _png(fig),
                 "histogram with the mixture",
                 "Histogram with the mixture density (black) and its "
-                "weighted components (dashed).",
+                "weighted components (dashed)." + note,
             )
         )
     elif d == 2:
@@ -227,7 +256,7 @@ def _plots(gm: Any, X: np.ndarray, names: list[str]) -> list[str]:
                 _png(fig),
                 "clusters with ellipses",
                 "Rows coloured by cluster, 1/2/3-sigma ellipses of "
-                "each component and contours of the mixture density.",
+                "each component and contours of the mixture density." + note,
             )
         )
         fig = Figure(figsize=(6.4, 5.0))
@@ -237,7 +266,7 @@ def _plots(gm: Any, X: np.ndarray, names: list[str]) -> list[str]:
                 _png(fig),
                 "classification uncertainty",
                 "Classification uncertainty 1 - max_k P(k | x): "
-                "larger and brighter points are less certain.",
+                "larger and brighter points are less certain." + note,
             )
         )
     else:
@@ -254,13 +283,13 @@ def _plots(gm: Any, X: np.ndarray, names: list[str]) -> list[str]:
             feature_names=names,
             features=list(range(shown)),
         )
-        note = "" if shown == d else f" (first {shown} of {d} features)"
+        first = "" if shown == d else f" (first {shown} of {d} features)"
         out.append(
             _figure_html(
                 _png(fig, dpi=80),
                 "pairs plot",
                 "Pairs plot: clusters and 1/2-sigma ellipses of every "
-                f"pair of features, marginal densities{note}.",
+                f"pair of features, marginal densities{first}." + note,
             )
         )
     fig = Figure(figsize=(6.4, 4.2))
@@ -289,6 +318,7 @@ def _em_animation(gm: Any, X: np.ndarray, params: dict[str, Any]) -> str | None:
         reg_covar=params.get("reg_covar", 1e-6),
         init_params=params.get("init_params", "kmeans"),
         random_state=params.get("random_state", 0),
+        nan_policy=params.get("nan_policy", "raise"),
         max_iter=0,
     )
     tol = params.get("tol", 1e-3)
@@ -306,9 +336,12 @@ def _em_animation(gm: Any, X: np.ndarray, params: dict[str, Any]) -> str | None:
             if abs(current - previous) < tol * len(X):
                 break
             previous = current
+    drawn, _ = _drawn(X, 2)
+    if drawn.shape[0] == 0:
+        return None
     with tempfile.TemporaryDirectory(prefix="gmmkit-report-") as folder:
         gif = Path(folder) / "em.gif"
-        plotting.animate_em(snapshots, X, gif, fps=6.0)
+        plotting.animate_em(snapshots, drawn, gif, fps=6.0)
         return base64.b64encode(gif.read_bytes()).decode("ascii")
 
 
@@ -379,6 +412,7 @@ def write_report(
                 params["random_state"],
                 n_jobs,
                 selection_callback,
+                params.get("nan_policy", "raise"),
             )
             rows = result.table.to_dict("records")
             gm = result.best_

@@ -33,7 +33,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -741,6 +741,13 @@ class CSVSource(StreamSource):
 
     def _raw_chunks(self) -> Iterator[object]:
         return self._file.batches(self.block_bytes)
+
+    def marginalizing(self) -> CSVSource:
+        """A copy that reads empty and NA cells as NaN (missing values)."""
+        out = cast(CSVSource, super().marginalizing())
+        out._file = copy.copy(self._file)
+        out._file.missing = True
+        return out
 
 
 class IterableSource(StreamSource):
