@@ -7,7 +7,10 @@ feature).
 * EM's log-likelihood never decreases;
 * an M-step is never worse than the previous covariances it may start
   from (the iterative ones have several local optima);
-* M-steps do not depend on the data's units.
+* M-steps do not depend on the data's units;
+* with missing values (``nan_policy="marginalize"``): the observed-data
+  log-likelihood never decreases, complete data give the same fit as
+  ``nan_policy="raise"``, and ``impute`` leaves observed entries unchanged.
 """
 
 import warnings
@@ -251,3 +254,114 @@ def test_m_step_does_not_depend_on_the_units(covariance_type, k, d, seed, expone
     )
     # the precision factors are as well conditioned in either unit
     model.precisions_cholesky(scaled, 0.0)
+
+
+# ------------------------------------------------------------ missing values
+def _with_holes(X, rate, rng):
+    """X with each entry NaN with probability ``rate``; every row keeps one
+    observed value and every column two."""
+    out = X.copy()
+    out[rng.uniform(size=X.shape) < rate] = np.nan
+    for i in np.nonzero(np.isnan(out).all(axis=1))[0]:
+        j = rng.randint(X.shape[1])
+        out[i, j] = X[i, j]
+    for j in range(X.shape[1]):
+        if (~np.isnan(out[:, j])).sum() < 2:
+            out[:2, j] = X[:2, j]
+    return out
+
+
+def _clusters(rng, d, n=40):
+    return np.vstack([rng.randn(n, d) + rng.uniform(-6, 6, size=d) for _ in range(3)])
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+@settings(max_examples=6, deadline=None)
+@given(
+    k=st.integers(1, 4),
+    d=st.integers(2, 4),
+    rate=st.floats(0.0, 0.5),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_observed_log_likelihood_never_decreases(covariance_type, k, d, rate, seed):
+    d = _features(covariance_type, d)
+    rng = np.random.RandomState(seed)
+    X = _with_holes(_clusters(rng, d), rate, rng)
+    gm = GaussianMixture(
+        k,
+        covariance_type=covariance_type,
+        nan_policy="marginalize",
+        reg_covar=1e-8,
+        tol=1e-12,
+        max_iter=40,
+        init_params="random",
+        random_state=seed,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gm.fit(X)
+    hist = gm.log_likelihood_history_
+    assert np.all(np.isfinite(hist))
+    # reg_covar > 0 makes the M-step inexact by at most ~reg_covar per entry
+    assert np.all(np.diff(hist) >= -1e-6 * (1 + np.abs(hist[1:])))
+    # the history is the observed data's log-likelihood: the last entry is
+    # that of the parameters before the last M-step, never above the final
+    assert gm.score(X) * len(X) >= hist[-1] - 1e-6 * (1 + abs(hist[-1]))
+
+
+@pytest.mark.parametrize("covariance_type", TYPES)
+@settings(max_examples=5, deadline=None)
+@given(
+    k=st.integers(1, 4),
+    d=st.integers(1, 4),
+    seed=st.integers(0, 2**31 - 1),
+    init=st.sampled_from(["kmeans", "random", "k-means++"]),
+)
+def test_marginalize_on_complete_data_is_raise(covariance_type, k, d, seed, init):
+    d = _features(covariance_type, d)
+    rng = np.random.RandomState(seed)
+    X = _clusters(rng, d, n=30)
+    fits = []
+    for policy in ("raise", "marginalize"):
+        gm = GaussianMixture(
+            k, covariance_type=covariance_type, nan_policy=policy,
+            init_params=init, random_state=seed, max_iter=30,
+        )  # fmt: skip
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            fits.append(gm.fit(X))
+    a, b = fits
+    assert a.n_iter_ == b.n_iter_
+    assert_allclose(b.log_likelihood_history_, a.log_likelihood_history_, rtol=1e-12)
+    assert_allclose(b.means_, a.means_, rtol=1e-12, atol=1e-12)
+    assert_allclose(b.covariances_, a.covariances_, rtol=1e-12, atol=1e-14)
+    assert_allclose(b.score_samples(X), a.score_samples(X), rtol=1e-12)
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "VEV", "EII"])
+@settings(max_examples=10, deadline=None)
+@given(
+    k=st.integers(1, 3),
+    d=st.integers(2, 5),
+    rate=st.floats(0.0, 0.6),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_impute_mean_leaves_observed_entries_unchanged(
+    covariance_type, k, d, rate, seed
+):
+    rng = np.random.RandomState(seed)
+    X = _with_holes(_clusters(rng, d), rate, rng)
+    gm = GaussianMixture(
+        k, covariance_type=covariance_type, nan_policy="marginalize",
+        random_state=seed, max_iter=20,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gm.fit(X)
+    # new rows too, with their own holes
+    new = _with_holes(rng.randn(25, d) * 3, rate, rng)
+    for data in (X, new):
+        filled = gm.impute(data, method="mean")
+        observed = ~np.isnan(data)
+        assert np.array_equal(filled[observed], data[observed])
+        assert np.all(np.isfinite(filled))
