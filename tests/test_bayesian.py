@@ -55,13 +55,16 @@ def _close(a, b, rtol=1e-9):
 
 def _same_as_sklearn(ours, theirs, X, rtol=1e-9):
     _close(ours, theirs, rtol)
+    # scikit-learn's types too: numpy.float64, for tied an array of shape (1,)
+    assert type(ours.lower_bound_) is type(theirs.lower_bound_)
+    assert np.shape(ours.lower_bound_) == np.shape(theirs.lower_bound_)
+    assert type(ours.degrees_of_freedom_) is type(theirs.degrees_of_freedom_)
+    assert_allclose(ours.lower_bound_, theirs.lower_bound_, rtol=rtol)
+    assert [type(b) for b in ours.lower_bounds_] == [
+        type(b) for b in theirs.lower_bounds_
+    ]
     assert_allclose(
-        ours.lower_bound_, float(np.ravel(theirs.lower_bound_)[0]), rtol=rtol
-    )
-    assert_allclose(
-        ours.lower_bounds_,
-        [float(np.ravel(b)[0]) for b in theirs.lower_bounds_],
-        rtol=rtol,
+        np.ravel(ours.lower_bounds_), np.ravel(theirs.lower_bounds_), rtol=rtol
     )
     scale = np.abs(theirs.precisions_).max()
     assert_allclose(ours.precisions_, theirs.precisions_, rtol=1e-8, atol=1e-9 * scale)
@@ -316,8 +319,11 @@ def test_bad_parameters_are_named(X):
 
 
 def test_bad_data_are_errors(X):
+    # scikit-learn's sentence first, then gmmkit's detail
     with pytest.raises(
-        DataError, match="n_components=5 needs at least as many samples"
+        DataError,
+        match=r"^Expected n_samples >= n_components but got n_components = 5, "
+        r"n_samples = 3\. n_components=5 needs at least as many samples",
     ):
         BayesianGaussianMixture(5).fit(X[:3])
     with pytest.raises(DataError, match="sample_weight must be non-negative"):

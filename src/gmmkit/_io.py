@@ -103,6 +103,7 @@ BAYESIAN_ATTRIBUTES = (
     "mean_prior_",
     "degrees_of_freedom_prior_",
     "covariance_prior_",
+    "lower_bounds_",
 )
 
 

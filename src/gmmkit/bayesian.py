@@ -140,8 +140,10 @@ class BayesianGaussianMixture(DensityMixin, BaseEstimator):
     n_iter_ : int
     lower_bound_ : float
         scikit-learn's bound of the last iteration (terms constant during a
-        fit left out).
+        fit left out), of scikit-learn's type: ``numpy.float64``, and for
+        ``"tied"`` an array of shape (1,).
     lower_bounds_ : list of float
+        The bound of each iteration (same types).
     n_features_in_ : int
     feature_names_in_ : ndarray
     """
@@ -281,7 +283,7 @@ class BayesianGaussianMixture(DensityMixin, BaseEstimator):
 
         def run(init: int) -> EMResult:
             if continuing:
-                start, bound = self._posterior(), float(self.lower_bound_)
+                start, bound = self._posterior(), _bound_value(self.lower_bound_)
             else:
                 start, bound = self._start(source, model, prior, resp, rng), -np.inf
             return drive(
@@ -301,8 +303,9 @@ class BayesianGaussianMixture(DensityMixin, BaseEstimator):
         self._store_fitted(model, post)
         self.converged_ = best.converged
         self.n_iter_ = best.n_iter
-        self.lower_bound_ = best.lower_bound
-        self.lower_bounds_ = list(best.lower_bounds)
+        tied = model.sklearn_name == "tied"
+        self.lower_bound_ = sklearn_bound_type(best.lower_bound, tied)
+        self.lower_bounds_ = [sklearn_bound_type(b, tied) for b in best.lower_bounds]
         self.n_samples_fit_ = n_samples
         # the full bound of the fitted q, with q(Z) its own E-step: one pass
         params = self._estep_params()
@@ -438,7 +441,7 @@ class BayesianGaussianMixture(DensityMixin, BaseEstimator):
         self.weight_concentration_ = (conc[0], conc[1]) if conc.ndim == 2 else conc
         self.mean_precision_ = post.mean_precision
         self.degrees_of_freedom_ = (
-            float(post.dof) if np.ndim(post.dof) == 0 else post.dof
+            np.float64(post.dof) if np.ndim(post.dof) == 0 else post.dof
         )
         self._fitted_covariance_type = self.covariance_type
         self._fitted_weight_type = self.weight_concentration_prior_type
@@ -670,6 +673,17 @@ class BayesianGaussianMixture(DensityMixin, BaseEstimator):
         gm = self._scorer(plug_in)
         gm.random_state = self.random_state
         return gm.sample(n_samples, random_state)
+
+
+def sklearn_bound_type(value: Any, tied: bool) -> Any:
+    """A bound as scikit-learn's ``lower_bound_`` holds it: ``numpy.float64``,
+    or for ``"tied"`` an array of shape (1,) (its tied bound is one)."""
+    value = np.float64(np.ravel(value)[0])
+    return np.array([value]) if tied else value
+
+
+def _bound_value(value: Any) -> float:
+    return float(np.ravel(value)[0])
 
 
 def _data_moments(source: DataSource) -> tuple[np.ndarray, np.ndarray]:

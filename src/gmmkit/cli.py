@@ -55,6 +55,7 @@ EXIT_INTERRUPTED = 130
 MAX_MESSAGE = 400
 
 _RAW = argparse.RawDescriptionHelpFormatter
+_WEIGHT_PRIORS = ("dirichlet_process", "dirichlet_distribution")
 
 _EXAMPLES = """\
 examples:
@@ -159,6 +160,13 @@ def _number(text: str) -> float:
         ) from None
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a finite number; got {quote(text)}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _number(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0; got {text}")
     return value
 
 
@@ -410,8 +418,45 @@ def _add_jobs(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_bayesian_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("variational Bayes")
+    group.add_argument(
+        "--bayesian",
+        action="store_true",
+        help="fit a variational Bayesian mixture (BayesianGaussianMixture, "
+        "scikit-learn's model): -k is an upper bound, the prior leaves the "
+        "components the data do not need practically empty; covariance full, "
+        "tied, diag or spherical",
+    )
+    group.add_argument(
+        "--weight-prior",
+        choices=_WEIGHT_PRIORS,
+        default=None,
+        help="prior of the weights with --bayesian (default: dirichlet_process)",
+    )
+    group.add_argument(
+        "--weight-concentration",
+        type=_positive_float,
+        default=None,
+        metavar="ALPHA",
+        help="its concentration with --bayesian; smaller leaves more components "
+        "empty (default: 1/K)",
+    )
+
+
 def _fit_params(args: argparse.Namespace) -> dict[str, Any]:
-    return {
+    """The estimator's parameters: GaussianMixture's, or with ``--bayesian``
+    BayesianGaussianMixture's."""
+    bayesian = getattr(args, "bayesian", False)
+    weight_options = getattr(args, "weight_prior", None) or getattr(
+        args, "weight_concentration", None
+    )
+    if weight_options and not bayesian:
+        raise InvalidParameterError(
+            "--weight-prior and --weight-concentration need --bayesian."
+        )
+    nan_policy = getattr(args, "nan_policy", "raise")
+    params = {
         "n_components": getattr(args, "n_components", None) or 1,
         "covariance_type": args.covariance_type or "full",
         "n_init": args.n_init,
@@ -420,7 +465,18 @@ def _fit_params(args: argparse.Namespace) -> dict[str, Any]:
         "reg_covar": args.reg_covar,
         "init_params": args.init or "kmeans",
         "random_state": args.seed,
-        "nan_policy": getattr(args, "nan_policy", "raise"),
+    }
+    if not bayesian:
+        return {**params, "nan_policy": nan_policy}
+    if nan_policy != "raise":
+        raise InvalidParameterError(
+            "--bayesian fits complete rows only; drop --nan-policy marginalize or "
+            "fill the missing values first (gmmkit impute)."
+        )
+    return {
+        **params,
+        "weight_concentration_prior_type": args.weight_prior or "dirichlet_process",
+        "weight_concentration_prior": args.weight_concentration,
     }
 
 
@@ -537,6 +593,7 @@ def _add_fit(subparsers: Any) -> None:
     parser.add_argument("-o", "--output", metavar="MODEL", help="model file to write")
     parser.add_argument("--json", action="store_true", help="summary as JSON")
     _add_fit_options(parser)
+    _add_bayesian_options(parser)
     _add_nan_policy(parser)
     _add_data_options(parser)
     _add_scale_options(parser)
@@ -567,9 +624,10 @@ def _run_fit(args: argparse.Namespace) -> int:
     _writable(args.output, ModelFileError)
     if args.chunk_size is not None or args.scheduler is not None:
         return _run_fit_scaled(args)
+    params = _fit_params(args)
     table = _read(args)
     gm = console._fit_model(
-        table.X, _fit_params(args), console._Progress(not args.quiet)
+        table.X, params, console._Progress(not args.quiet), bayesian=args.bayesian
     )
     if table.has_names:
         gm.feature_names_in_ = np.asarray(table.feature_names, dtype=object)
@@ -607,10 +665,15 @@ def _run_fit_scaled(args: argparse.Namespace) -> int:
     params = _fit_params(args)
     params["chunk_size"] = args.chunk_size
     with scaled_input(args.data, columns, args.chunk_size, args.scheduler) as X:
-        gm = console._fit_model(X, params, console._Progress(not args.quiet))
+        gm = console._fit_model(
+            X, params, console._Progress(not args.quiet), bayesian=args.bayesian
+        )
     if columns:
         gm.feature_names_in_ = np.asarray(columns, dtype=object)
     summary = console._summary(gm, None, columns)
+    if args.bayesian:
+        summary.update(n_samples=int(gm.n_samples_fit_), data=str(args.data))
+        return _finish_fit(args, gm, summary)
     summary.update(
         console.criteria(
             float(gm.log_likelihood_history_[-1]),
@@ -1083,6 +1146,7 @@ def _add_report(subparsers: Any) -> None:
     _add_jobs(parser)
     _add_nan_policy(parser)
     _add_fit_options(parser, with_k=False)
+    _add_bayesian_options(parser)
     _add_data_options(parser)
     _add_quiet(parser)
     parser.set_defaults(handler=_run_report)
@@ -1091,9 +1155,9 @@ def _add_report(subparsers: Any) -> None:
 def _run_report(args: argparse.Namespace) -> int:
     _writable(args.output)
     require("matplotlib", "plot", "gmmkit report")
-    table = _read(args)
     params = _fit_params(args)
     params.pop("n_components")
+    table = _read(args)
     path = console.make_report(
         table,
         args.output,
@@ -1104,6 +1168,7 @@ def _run_report(args: argparse.Namespace) -> int:
         title=args.title,
         n_jobs=args.jobs,
         progress=console._Progress(not args.quiet),
+        bayesian=args.bayesian,
     )
     if not args.quiet:
         console.notice(f"report written to {path}")

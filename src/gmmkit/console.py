@@ -77,15 +77,20 @@ class _Progress:
             self.stream.flush()
             self._width = 0
 
-    def fit_callback(self, label: str = "") -> Callable[[Any], None] | None:
-        """``callback`` for ``GaussianMixture``: one line per EM iteration."""
+    def fit_callback(
+        self, label: str = "", bayesian: bool = False
+    ) -> Callable[[Any], None] | None:
+        """``callback`` for ``GaussianMixture`` (or ``BayesianGaussianMixture``
+        when ``bayesian``): one line per iteration."""
         if not self.enabled:
             return None
+        what = "variational iteration" if bayesian else "EM iteration"
+        value = "lower bound" if bayesian else "mean log-likelihood"
 
         def on_iteration(p: Any) -> None:
             start = f"start {p.init + 1}, " if p.init else ""
             self.update(
-                f"{label}{start}EM iteration {p.n_iter}: mean log-likelihood "
+                f"{label}{start}{what} {p.n_iter}: {value} "
                 f"{p.lower_bound:.6f} (change {p.change:.2e})"
             )
 
@@ -122,14 +127,21 @@ def no_name_warnings() -> Iterator[None]:
 
 
 def _fit_model(
-    X: Any, params: dict[str, Any], progress: _Progress, label: str = ""
+    X: Any,
+    params: dict[str, Any],
+    progress: _Progress,
+    label: str = "",
+    bayesian: bool = False,
 ) -> Any:
-    """Fit one GaussianMixture, showing EM iterations on a terminal."""
+    """Fit one GaussianMixture (a BayesianGaussianMixture when ``bayesian``),
+    showing the iterations on a terminal."""
     from sklearn.exceptions import ConvergenceWarning
 
+    from .bayesian import BayesianGaussianMixture
     from .mixture import GaussianMixture
 
-    gm = GaussianMixture(**params, callback=progress.fit_callback(label))
+    estimator = BayesianGaussianMixture if bayesian else GaussianMixture
+    gm = estimator(**params, callback=progress.fit_callback(label, bayesian))
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
@@ -198,11 +210,30 @@ def _summary(model: Any, X: np.ndarray | None, names: list[str] | None) -> dict:
         "means": model.means_,
         "covariances": model.covariances_,
     }
+    if hasattr(model, "elbo_"):  # a BayesianGaussianMixture
+        out.update(_bayesian_summary(model))
+        if X is not None:
+            with no_name_warnings():
+                log_p = model.score_samples(X, predictive=True)
+            out["n_samples"] = int(X.shape[0])
+            out["predictive_log_likelihood"] = float(np.sum(log_p))
+        return out
     if X is not None:
         with no_name_warnings():
             mean = float(model.score(X))  # one pass over the rows
         out.update(criteria(mean * X.shape[0], out["n_parameters"], X.shape[0]))
     return out
+
+
+def _bayesian_summary(model: Any) -> dict[str, Any]:
+    """What a variational fit adds to the summary."""
+    return {
+        "bayesian": True,
+        "weight_concentration_prior_type": str(model.weight_concentration_prior_type),
+        "n_effective_components": int(model.n_effective_components_),
+        "elbo": float(model.elbo_),
+        "lower_bound": float(np.ravel(model.lower_bound_)[0]),
+    }
 
 
 def criteria(log_likelihood: float, n_parameters: int, n_samples: int) -> dict:
@@ -227,8 +258,18 @@ def _format_summary(s: dict[str, Any]) -> str:
         f"({s['covariance_model']}), {s['n_features']} features"
         + (f", {s['n_samples']} rows" if "n_samples" in s else ""),
         f"{'converged' if s['converged'] else 'did NOT converge'} after "
-        f"{s['n_iter']} EM iterations",
+        f"{s['n_iter']} {'variational' if s.get('bayesian') else 'EM'} iterations",
     ]
+    if s.get("bayesian"):
+        lines.append(
+            f"variational Bayes ({s['weight_concentration_prior_type']} prior): "
+            f"{s['n_effective_components']} effective components (expected "
+            f"weight above 1e-3); evidence lower bound {s['elbo']:.6f}"
+        )
+    if "predictive_log_likelihood" in s:
+        lines.append(
+            f"posterior predictive log-likelihood {s['predictive_log_likelihood']:.6f}"
+        )
     if "log_likelihood" in s:
         lines.append(
             f"log-likelihood {s['log_likelihood']:.6f}  BIC {s['bic']:.4f}  "
@@ -304,6 +345,21 @@ def file_summary(
         "means": means,
         "covariances": np.asarray(values["covariances_"]),
     }
+    if meta.get("kind") == "BayesianGaussianMixture":
+        extra = {
+            name: decode(attrs[name], members, p, f"attribute {name!r}")
+            for name in ("elbo_", "n_effective_components_", "lower_bound_")
+            if name in attrs
+        }
+        weight_type = meta["params"].get("weight_concentration_prior_type", {})
+        if len(extra) == 3 and isinstance(weight_type, dict):
+            summary.update(
+                bayesian=True,
+                weight_concentration_prior_type=str(weight_type.get("v")),
+                n_effective_components=int(extra["n_effective_components_"]),
+                elbo=float(extra["elbo_"]),
+                lower_bound=float(np.ravel(extra["lower_bound_"])[0]),
+            )
     return meta, summary
 
 
@@ -333,6 +389,7 @@ def make_report(
     title: str | None,
     n_jobs: int | None,
     progress: _Progress,
+    bayesian: bool = False,
 ) -> Path:
     """``gmmkit report``: :func:`gmmkit.report.write_report` with progress and
     a notice when the chosen model did not converge."""
@@ -348,8 +405,9 @@ def make_report(
             fit_params=fit_params,
             title=title,
             n_jobs=n_jobs,
-            fit_callback=progress.fit_callback(),
+            fit_callback=progress.fit_callback(bayesian=bayesian),
             selection_callback=progress.selection_callback(),
+            bayesian=bayesian,
         )
     finally:
         progress.close()

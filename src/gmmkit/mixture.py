@@ -1178,6 +1178,8 @@ def check_rows(est: Any, source: DataSource, continuing: bool) -> None:
     n_rows = n_samples if sw is None else int(np.count_nonzero(sw))
     if n_rows < est.n_components:
         raise DataError(
+            f"Expected n_samples >= n_components but got n_components = "
+            f"{est.n_components}, n_samples = {n_rows}. "
             f"n_components={est.n_components} needs at least as many samples "
             f"(rows with positive weight); got {n_rows}. Use fewer components "
             "or more data."

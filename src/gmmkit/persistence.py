@@ -23,7 +23,7 @@ from ._io import (
     read_metadata_of,
 )
 from ._variational import VB_COVARIANCE_TYPES, WEIGHT_PRIOR_TYPES
-from .bayesian import BayesianGaussianMixture
+from .bayesian import BayesianGaussianMixture, sklearn_bound_type
 from .covariance import get_model
 from .covariance._linalg import is_symmetric_pd
 from .mixture import GaussianMixture
@@ -150,6 +150,12 @@ def _check_bayesian(path: Path, est: BayesianGaussianMixture) -> None:
     if len(cov_shape) == 2 and not is_symmetric_pd(np.asarray(cov)):
         raise fail(path, "covariance_prior_ must be symmetric positive-definite.")
     est._fitted_weight_type = weight_type
+    # scikit-learn's types, which the file's floats do not record
+    tied = name == "tied"
+    est.lower_bound_ = sklearn_bound_type(est.lower_bound_, tied)
+    est.lower_bounds_ = [sklearn_bound_type(b, tied) for b in est.lower_bounds_]
+    if tied:
+        est.degrees_of_freedom_ = np.float64(est.degrees_of_freedom_)
 
 
 _ESTIMATORS: dict[str, type] = {

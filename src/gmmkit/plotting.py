@@ -277,6 +277,24 @@ def _set_xy_labels(ax: Any, names: Sequence[str] = ("$x_1$", "$x_2$")) -> None:
     ax.set_ylabel(names[1])
 
 
+def _shown_components(gmm: Any, weights: np.ndarray) -> list[int]:
+    """The components a picture draws: all of them, or for a Bayesian mixture
+    (``n_effective_components_``) the effective ones, those of largest
+    expected weight; the others hold practically no weight."""
+    n_eff = getattr(gmm, "n_effective_components_", None)
+    k = len(weights)
+    if not isinstance(n_eff, (int, np.integer)) or not 0 < n_eff < k:
+        return list(range(k))
+    return sorted(np.argsort(-weights, kind="stable")[: int(n_eff)].tolist())
+
+
+def _mixture_title(gmm: Any, k: int) -> str:
+    n_eff = getattr(gmm, "n_effective_components_", None)
+    if isinstance(n_eff, (int, np.integer)):
+        return f"Bayesian Gaussian mixture ({n_eff} effective of {k} components)"
+    return f"Gaussian mixture ({k} components)"
+
+
 def _component_label(k: int, weight: float | None) -> str:
     if weight is None:
         return f"component {k}"
@@ -407,6 +425,7 @@ def plot_mixture(
     ax = _axes(ax)
     k = means.shape[0]
     colors = _component_colors(k)
+    shown = _shown_components(gmm, weights)
 
     if data is not None:
         point_labels = gmm.predict(X) if labels is None else labels
@@ -432,7 +451,7 @@ def plot_mixture(
                 zorder=1,
                 label="noise",
             )
-    for j in range(k):
+    for j in shown:
         for i, s in enumerate(stds):
             ax.add_patch(
                 _ellipse(
@@ -449,17 +468,17 @@ def plot_mixture(
             )
     if show_means:
         ax.scatter(
-            means[:, 0],
-            means[:, 1],
+            means[shown, 0],
+            means[shown, 1],
             marker="X",
             s=110,
-            c=colors,
+            c=[colors[j] for j in shown],
             edgecolors="black",
             linewidths=1.0,
             zorder=4,
             label="means",
         )
-    lo, hi = _box(data, means, covs, max(stds, default=2.0))
+    lo, hi = _box(data, means[shown], covs[shown], max(stds, default=2.0))
     if density:
         xx, yy, zz = _mixture_density_grid(gmm, lo, hi, size)
         ax.contour(
@@ -468,7 +487,7 @@ def plot_mixture(
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     _set_xy_labels(ax)
-    ax.set_title(title if title is not None else f"Gaussian mixture ({k} components)")
+    ax.set_title(title if title is not None else _mixture_title(gmm, k))
     if legend and (stds or show_means):
         ax.legend(loc="best", fontsize="small", framealpha=0.85)
     return ax
@@ -830,7 +849,7 @@ def plot_pairs(
                     data[:, j], data[:, i], c=point_colors, s=6, alpha=0.5, linewidths=0
                 )
                 pair = [j, i]
-                for c in range(k):
+                for c in _shown_components(gmm, weights):
                     sub = covs[c][np.ix_(pair, pair)]
                     for n, s in enumerate(stds):
                         ax.add_patch(
@@ -934,7 +953,8 @@ def plot_1d(
         / (sd[:, None] * np.sqrt(2 * np.pi))
     )
     colors = _component_colors(len(weights))
-    for j, part in enumerate(parts):
+    for j in _shown_components(gmm, weights):
+        part = parts[j]
         ax.plot(
             t,
             part,
@@ -946,9 +966,7 @@ def plot_1d(
     ax.plot(t, parts.sum(axis=0), color="black", linewidth=2.0, label="mixture $p(x)$")
     ax.set_xlabel("$x$")
     ax.set_ylabel("density")
-    ax.set_title(
-        title if title is not None else f"Gaussian mixture ({len(weights)} components)"
-    )
+    ax.set_title(title if title is not None else _mixture_title(gmm, len(weights)))
     ax.legend(loc="best", fontsize="small")
     return ax
 
@@ -1470,9 +1488,7 @@ def plot_marginal(
         cmap=cmap,
         colorbar=colorbar,
     )
-    labels = [
-        _feature_label(part, j, f"$x_{{{f}}}$") for j, f in enumerate(pair)
-    ]
+    labels = [_feature_label(part, j, f"$x_{{{f}}}$") for j, f in enumerate(pair)]
     _set_xy_labels(ax, labels)
     if title is None:
         title = f"Marginal density $p$({labels[0]}, {labels[1]})"
@@ -1515,8 +1531,7 @@ def _regression_data(X: Any, y: Any) -> tuple[np.ndarray | None, np.ndarray | No
     t = np.asarray(y, dtype=np.float64).ravel()
     if t.shape != x.shape:
         raise InvalidParameterError(
-            f"y must hold one value per row of X, shape ({x.size},); got "
-            f"{np.shape(y)}."
+            f"y must hold one value per row of X, shape ({x.size},); got {np.shape(y)}."
         )
     return x, t
 

@@ -30,6 +30,7 @@ from ._atomic import atomic_write, check_writable
 from ._summary import components_html
 from ._table import Table
 from ._version import __version__
+from .bayesian import BayesianGaussianMixture
 from .mixture import GaussianMixture
 from .selection import TABLE_COLUMNS, select_model
 
@@ -293,15 +294,24 @@ def _plots(gm: Any, X: np.ndarray, names: list[str]) -> list[str]:
             )
         )
     fig = Figure(figsize=(6.4, 4.2))
-    plotting.plot_nll(-np.asarray(gm.log_likelihood_history_), ax=fig.subplots())
-    out.append(
-        _figure_html(
-            _png(fig),
-            "negative log-likelihood per EM iteration",
-            "Negative log-likelihood per EM iteration (log scale).",
-        )
-    )
+    history, what = _history(gm)
+    title = f"Negative {what} per {_iterations(gm)[:-1]}"
+    plotting.plot_nll(-history, ax=fig.subplots(), title=title)
+    out.append(_figure_html(_png(fig), title[0].lower() + title[1:], f"{title}."))
     return out
+
+
+def _history(gm: Any) -> tuple[np.ndarray, str]:
+    """The fit's objective per iteration and its name: the log-likelihood of
+    EM, the bound of variational Bayes (scikit-learn's ``lower_bounds_``)."""
+    if isinstance(gm, BayesianGaussianMixture):
+        return np.ravel(np.asarray(gm.lower_bounds_, dtype=np.float64)), "lower bound"
+    return np.asarray(gm.log_likelihood_history_), "log-likelihood"
+
+
+def _iterations(gm: Any) -> str:
+    bayesian = isinstance(gm, BayesianGaussianMixture)
+    return "variational iterations" if bayesian else "EM iterations"
 
 
 def _em_animation(gm: Any, X: np.ndarray, params: dict[str, Any]) -> str | None:
@@ -357,6 +367,7 @@ def write_report(
     n_jobs: int | None = None,
     fit_callback: Callable[[Any], None] | None = None,
     selection_callback: Callable[[Any], None] | None = None,
+    bayesian: bool = False,
 ) -> Path:
     """Fit ``table.X`` and write a self-contained HTML report to ``path``.
 
@@ -385,6 +396,12 @@ def write_report(
     selection_callback : callable, optional
         ``callback`` of the selection: receives a
         :class:`gmmkit.SelectionProgress` after each grid cell.
+    bayesian : bool, default=False
+        Fit a :class:`gmmkit.BayesianGaussianMixture` (``fit_params`` are its
+        parameters) with ``n_components`` (default: the largest of ``ks``)
+        as an upper bound instead of choosing K by BIC; the page shows its
+        effective components, the evidence lower bound and the bound per
+        iteration.
 
     Returns
     -------
@@ -402,9 +419,16 @@ def write_report(
     sections = []
     rows: list[dict[str, Any]] = []
     result = None
+    bic = None
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*feature names.*")
-        if n_components is None:
+        if bayesian:
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            k = n_components or max(int(v) for v in ks)
+            gm = BayesianGaussianMixture(k, **params, callback=fit_callback)
+            gm.fit(X)
+            gm.callback = None
+        elif n_components is None:
             result = _selection(
                 X,
                 list(ks),
@@ -424,7 +448,8 @@ def write_report(
             gm.callback = None
         labels = gm.predict(X)
         resp = gm.predict_proba(X)
-        bic = float(gm.bic(X))
+        if not bayesian:
+            bic = float(gm.bic(X))
 
     sections.append(("Data", _data_section(table)))
     if result is not None:
@@ -469,16 +494,28 @@ def write_report(
             )
         )
     model = gm._model()
+    if bic is None:  # variational Bayes
+        fit_text = (
+            f'evidence lower bound <span class="elbo">{_fmt(gm.elbo_, 10)}</span>; '
+            f'<b class="effective">{gm.n_effective_components_}</b> effective '
+            "components (expected weight above 1e-3) under the "
+            f"{html.escape(str(gm.weight_concentration_prior_type))} prior"
+        )
+    else:
+        fit_text = (
+            "log-likelihood "
+            f'<span class="loglik">{_fmt(gm.log_likelihood_history_[-1], 10)}</span>, '
+            f'BIC <span class="bic">{_fmt(bic, 10)}</span> '
+            f"({gm.n_parameters()} parameters)"
+        )
     sections.append(
         (
             "Chosen model",
             f"<p>{gm.n_components} components, covariance <b>"
             f"{html.escape(str(gm.covariance_type))}</b> (mclust {model.name}); "
             f"{'converged' if gm.converged_ else 'did not converge'} after "
-            f"{gm.n_iter_} EM iterations; log-likelihood "
-            f'<span class="loglik">{_fmt(gm.log_likelihood_history_[-1], 10)}</span>, '
-            f'BIC <span class="bic">{_fmt(bic, 10)}</span> '
-            f"({gm.n_parameters()} parameters).</p>" + _parameters_section(gm, names),
+            f"{gm.n_iter_} {_iterations(gm)}; {fit_text}.</p>"
+            + _parameters_section(gm, names),
         )
     )
     counts = np.bincount(labels, minlength=gm.n_components)
@@ -504,7 +541,7 @@ def write_report(
     figs = _plots(gm, X, names)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*feature names.*")
-        gif = _em_animation(gm, X, params)
+        gif = None if bayesian else _em_animation(gm, X, params)
     if gif is not None:
         figs.append(
             _figure_html(
@@ -516,15 +553,15 @@ def write_report(
             )
         )
     sections.append(("Plots", '<div class="figs">' + "".join(figs) + "</div>"))
-    history = np.asarray(gm.log_likelihood_history_)
+    history, what = _history(gm)
     hist_rows = [
         [str(i), _fmt(v, 12), "" if i == 0 else _fmt(v - history[i - 1], 4)]
         for i, v in enumerate(history)
     ]
     sections.append(
         (
-            "EM history",
-            _table(["iteration", "log-likelihood", "change"], hist_rows, cls="history"),
+            "EM history" if bic is not None else "Iterations",
+            _table(["iteration", what, "change"], hist_rows, cls="history"),
         )
     )
 
