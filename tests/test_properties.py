@@ -139,21 +139,29 @@ def test_log_likelihood_never_decreases(covariance_type, k, seed):
     d = _features(covariance_type, 2)
     rng = np.random.RandomState(seed)
     X = np.vstack([rng.randn(40, d) + rng.uniform(-6, 6, size=d) for _ in range(3)])
+    _fit_never_decreasing(X, k, covariance_type, seed, max_iter=60)
+
+
+def _fit_never_decreasing(X, k, covariance_type, seed, **kw):
+    """EM from a random start; asserts that its log-likelihood history never
+    decreases and returns the fitted model."""
     gm = GaussianMixture(
         k,
         covariance_type=covariance_type,
         reg_covar=1e-8,
         tol=1e-12,
-        max_iter=60,
         init_params="random",
         random_state=seed,
+        **kw,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         gm.fit(X)
     hist = gm.log_likelihood_history_
+    assert np.all(np.isfinite(hist))
     # reg_covar > 0 makes the M-step inexact by at most ~reg_covar per entry
     assert np.all(np.diff(hist) >= -1e-6 * (1 + np.abs(hist[1:])))
+    return gm
 
 
 def _scatter(model, k, d, rng, scale=1.0):
@@ -287,23 +295,10 @@ def test_observed_log_likelihood_never_decreases(covariance_type, k, d, rate, se
     d = _features(covariance_type, d)
     rng = np.random.RandomState(seed)
     X = _with_holes(_clusters(rng, d), rate, rng)
-    gm = GaussianMixture(
-        k,
-        covariance_type=covariance_type,
-        nan_policy="marginalize",
-        reg_covar=1e-8,
-        tol=1e-12,
-        max_iter=40,
-        init_params="random",
-        random_state=seed,
+    gm = _fit_never_decreasing(
+        X, k, covariance_type, seed, max_iter=40, nan_policy="marginalize"
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        gm.fit(X)
     hist = gm.log_likelihood_history_
-    assert np.all(np.isfinite(hist))
-    # reg_covar > 0 makes the M-step inexact by at most ~reg_covar per entry
-    assert np.all(np.diff(hist) >= -1e-6 * (1 + np.abs(hist[1:])))
     # the history is the observed data's log-likelihood: the last entry is
     # that of the parameters before the last M-step, never above the final
     assert gm.score(X) * len(X) >= hist[-1] - 1e-6 * (1 + abs(hist[-1]))
