@@ -39,6 +39,10 @@ class GaussianMixtureImputer(TransformerMixin, BaseEstimator):
     ----------
     mixture_ : GaussianMixture
         The fitted mixture.
+    n_iter_ : int
+        EM iterations of the kept fit (``mixture_.n_iter_``).
+    converged_ : bool
+        Whether that fit converged (``mixture_.converged_``).
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Only when X has string column names (e.g. a DataFrame).
@@ -105,6 +109,8 @@ class GaussianMixtureImputer(TransformerMixin, BaseEstimator):
         )
         mixture.fit(X, sample_weight=sample_weight)
         self.mixture_ = mixture
+        self.n_iter_ = mixture.n_iter_
+        self.converged_ = mixture.converged_
         self.n_features_in_ = mixture.n_features_in_
         if hasattr(mixture, "feature_names_in_"):
             self.feature_names_in_ = mixture.feature_names_in_
