@@ -31,6 +31,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._prior import ConjugatePrior
     from .bayesian import BayesianGaussianMixture
     from .covariance import COVARIANCE_TYPES
+    from .discriminant import MixtureDiscriminantAnalysis
     from .mixture import GaussianMixture
     from .persistence import load
     from .regression import GaussianMixtureRegressor
@@ -60,6 +61,7 @@ _LAZY = {
     "ParquetSource": "sources",
     "SelectionProgress": "selection",
     "SelectionResult": "selection",
+    "MixtureDiscriminantAnalysis": "discriminant",
     "load": "persistence",
     "open_source": "sources",
     "select_model": "selection",
@@ -97,6 +99,7 @@ __all__ = [
     "IterableSource",
     "MemmapSource",
     "MissingDependencyError",
+    "MixtureDiscriminantAnalysis",
     "ModelFileError",
     "OutputError",
     "ParquetSource",
