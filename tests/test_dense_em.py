@@ -21,6 +21,7 @@ from gmmkit import _engine, _fit
 from gmmkit.covariance import get_model
 
 CLOSED = ["EII", "VII", "EEI", "VVI", "EVI", "EEE", "VVV", "EEV", "EVV"]
+ITERATIVE = ["VEI", "VEV", "VEE", "EVE", "VVE"]
 SKLEARN = ["spherical", "diag", "tied", "full"]
 
 
@@ -55,8 +56,11 @@ def _both(monkeypatch, make, X, **fit_kw):
 def _same(a, b, rtol=1e-9):
     assert a.n_iter_ == b.n_iter_
     assert a.converged_ == b.converged_
-    assert_allclose(a.log_likelihood_history_, b.log_likelihood_history_, rtol=1e-12)
-    assert_allclose(a.lower_bounds_, b.lower_bounds_, rtol=1e-12)
+    loglik_rtol = min(1e-12, rtol)
+    assert_allclose(
+        a.log_likelihood_history_, b.log_likelihood_history_, rtol=loglik_rtol
+    )
+    assert_allclose(a.lower_bounds_, b.lower_bounds_, rtol=loglik_rtol)
     assert_allclose(a.weights_, b.weights_, rtol=rtol)
     scale = np.abs(b.means_).max()
     assert_allclose(a.means_, b.means_, rtol=0, atol=rtol * scale)
@@ -65,7 +69,7 @@ def _same(a, b, rtol=1e-9):
     assert_allclose(a.precisions_cholesky_, b.precisions_cholesky_, rtol=1e-7)
 
 
-@pytest.mark.parametrize("covariance_type", CLOSED + SKLEARN)
+@pytest.mark.parametrize("covariance_type", CLOSED + ITERATIVE + SKLEARN)
 @pytest.mark.parametrize("convergence", ["sklearn", "mclust"])
 def test_compiled_loop_equals_the_models_m_steps(
     monkeypatch, covariance_type, convergence
@@ -83,20 +87,24 @@ def test_compiled_loop_equals_the_models_m_steps(
             init_params="random_from_data",
         )
 
+    # the iterative M-steps stop at a relative change of 1e-12 (INNER_TOL),
+    # and their rounding differs between the compiled loop and the classes'
+    # numpy code: differences of that order grow along flat directions of the
+    # likelihood over the EM iterations (seen: 2e-9 for VVE)
+    rtol = 1e-6 if covariance_type in ITERATIVE else 1e-9
     a, b, used = _both(monkeypatch, make, X)
     assert used == [True]
-    _same(a, b)
+    _same(a, b, rtol)
     a, b, used = _both(monkeypatch, make, X, sample_weight=w)
     assert used == [True]
-    _same(a, b)
+    _same(a, b, rtol)
 
 
-def test_iterative_models_and_large_or_chunked_data_take_the_python_loop(
+def test_priors_hooks_squarem_and_large_or_float32_data_take_the_python_loop(
     monkeypatch,
 ):
     X = _data()
     for kw in (
-        {"covariance_type": "VEV"},
         {"covariance_type": "full", "prior": "default"},
         {"covariance_type": "full", "accelerate": "squarem"},
         {"covariance_type": "full", "callback": lambda progress: None},
@@ -206,8 +214,9 @@ def test_a_collapsing_component_gives_the_models_error_or_fit(monkeypatch):
             assert_allclose(outcomes[0][1], outcomes[1][1], rtol=1e-9)
 
 
-def test_every_closed_form_model_names_its_loop():
+def test_every_model_but_v_names_its_loop():
     for name in CLOSED + SKLEARN:
         assert get_model(name).closed_form is not None
-    for name in ("VEI", "VEE", "EVE", "VVE", "VEV", "V"):
-        assert get_model(name).closed_form is None
+    for name in ITERATIVE:
+        assert get_model(name).closed_form is not None
+    assert get_model("V").closed_form is None

@@ -269,17 +269,17 @@ def dense_em(
     convergence: str = "sklearn",
     init: int = 0,
 ) -> EMResult | None:
-    """Plain EM of a small in-memory fit with a closed-form M-step, the whole
-    loop compiled (:func:`gmmkit._kernels.em_dense`): the same iterations,
-    stopping rule and result as :func:`drive` over :func:`em_steps`, without
-    Python between them (a small fit's iteration costs a few microseconds
-    instead of ~30).  None where it does not apply: a source that is not one
-    small float64 array in memory (:meth:`DataSource.small_array`), a model
-    whose M-step is iterative (no :attr:`CovarianceModel.closed_form`), or no
-    compiled kernel for it.  Where an iteration needs the covariance model's
-    own code (an empty or collapsed component, a failed factorisation) the
-    loop hands back before it and :func:`drive` goes on from there, so that
-    every such case runs one implementation."""
+    """Plain EM of a small in-memory fit, the whole loop compiled
+    (:func:`gmmkit._kernels.em_dense`): the same iterations, stopping rule
+    and result as :func:`drive` over :func:`em_steps`, without Python between
+    them (a small fit's iteration costs a few microseconds instead of ~30).
+    None where it does not apply: a source that is not one small float64
+    array in memory (:meth:`DataSource.small_array`), a model without a
+    compiled M-step (:attr:`CovarianceModel.closed_form`), or no compiled
+    kernel for it.  Where an iteration needs the covariance model's own code
+    (an empty or collapsed component, a failed factorisation) the loop hands
+    back before it and :func:`drive` goes on from there, so that every such
+    case runs one implementation."""
     code = model.closed_form
     data = source.small_array()
     k, d = params.means.shape
@@ -290,6 +290,8 @@ def dense_em(
     weights = np.array(params.weights, dtype=np.float64)
     means = np.array(params.means, dtype=np.float64)
     cov = np.array(model.dense(params.covariances, k, d), dtype=np.float64)
+    start = model.dense_orientation(cov)
+    orientation = np.full((d, d), np.nan) if start is None else np.array(start)
     history: list[float] = []
     bounds: list[float] = []
     state = np.zeros(3, dtype=np.int64)
@@ -299,7 +301,8 @@ def dense_em(
         size = min(DENSE_BATCH, max_iter - len(history))
         hist = np.empty((2, size))
         _kernels.em_dense(
-            kind, code, X, w, weights, means, cov, float(reg_covar), _NK_EPS,
+            kind, code, X, w, weights, means, cov, orientation, float(reg_covar),
+            _NK_EPS,
             EMPTY_FRACTION, float(tol), convergence == "mclust", size, bound,
             hist, state,
         )  # fmt: skip
@@ -311,6 +314,8 @@ def dense_em(
         if handed_back or converged or n_iter < size:
             break
     if history:
+        if not np.isnan(orientation[0, 0]):
+            model.remember_dense(cov, orientation)
         native = model.from_dense(cov)
         params = Params(
             weights, means, native, model.precisions_cholesky(native, reg_covar)

@@ -309,10 +309,25 @@ def log_prob_nan_chunk(X, means, prec, logc):
     return out
 
 
-def em_dense(kind, code, X, w, weights, means, cov, *args):
+def em_dense(kind, code, X, w, weights, means, cov, orientation, *args):
     """The compiled EM loop of :func:`gmmkit._engine.dense_em` (see
     :func:`gmmkit._kernels_impl.em_dense`); the state arrays are updated."""
-    _impl().em_dense(kind, code, X, w, weights, means, cov, *args)
+    _impl().em_dense(kind, code, X, w, weights, means, cov, orientation, *args)
+
+
+def label_moments(Xs, w, labels, centres_s, n_, s1, s2) -> bool:
+    """Add the moments of the rows ``Xs`` in their labelled components
+    (see :func:`gmmkit._kernels_impl.label_moments`) to ``n_``, ``s1``,
+    ``s2``; False (nothing done) where no compiled kernel serves them (no
+    numba, float32 rows, or more rows than one thread takes)."""
+    if not (_HAVE_NUMBA and small_chunk(Xs)):
+        return False
+    _impl().label_moments(
+        np.ascontiguousarray(Xs), np.ascontiguousarray(w, dtype=np.float64),
+        np.ascontiguousarray(labels, dtype=np.intp), centres_s, s2.ndim == 3,
+        n_, s1, s2 if s2.ndim == 3 else s2.reshape(s2.shape[0], 1, -1),
+    )  # fmt: skip
+    return True
 
 
 def log_prob_chunk(kind, X, shift, means_s, factors, logc):

@@ -25,7 +25,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .covariance import _closed, _linalg
+from .covariance import _closed, _inner, _linalg
 from .covariance._jit import compiled
 
 #: Loops whose sums may be re-associated (vectorised reductions).  No
@@ -967,6 +967,8 @@ def estep_moments(kind, X, w, weights, means, factors, logc, eps, buf):
 
 # -- the whole EM loop of a small in-memory fit ---------------------------------
 
+for _loop in (_inner.equal_shape_kernel, _inner.vee_kernel, _inner.orientation_kernel):
+    compiled(_loop)  # compiled with their helpers, which dense_mstep's then call
 compiled(_closed.dense_mstep)  # compiles and binds its helpers
 _dense_mstep = fast_inline(_closed.dense_mstep)
 _factor = fast_inline(_linalg.factor_kernel)
@@ -1011,11 +1013,13 @@ def _kernel_factors(full, weights, cov, prec_u, P, logc, bad):
 
 @fast
 def _em_dense(
-    full, code, X, w, weights, means, cov, reg, eps, empty, tol, mclust,
-    max_iter, bound, hist, state, B,
+    full, code, X, w, weights, means, cov, orientation, reg, eps, empty, tol,
+    mclust, max_iter, bound, hist, state, B,
 ):  # fmt: skip
-    """EM from (``weights``, ``means``, dense ``cov``), which hold the
-    result on return; ``hist`` the total log-likelihood of each iteration's
+    """EM from (``weights``, ``means``, dense ``cov``, and the common
+    ``orientation`` of EVE/VVE: see :func:`gmmkit.covariance._closed.dense_mstep`),
+    which hold the result on return; ``hist`` the total log-likelihood (row 0)
+    and its mean (row 1) of each iteration's
     entering parameters; ``state`` = (status, iterations, converged).  The
     stopping rules of :func:`gmmkit._engine.has_converged`; with mclust's,
     the parameters that passed the test are kept (no M-step after it)."""
@@ -1036,6 +1040,7 @@ def _em_dense(
     scatter = np.empty((K, m, d))
     new_cov = np.empty((K, d, d))
     new_w = np.empty(K)
+    new_orientation = np.empty((d, d))
     state[0] = EM_HANDED_BACK
     state[2] = 0
     it = 0
@@ -1065,7 +1070,8 @@ def _em_dense(
                     scatter[k, j, j] += reg * nk[k]
                 else:
                     scatter[k, 0, j] += reg * nk[k]
-        if not ok or not _dense_mstep(code, nk, scatter, new_cov):
+        new_orientation[:, :] = orientation
+        if not ok or not _dense_mstep(code, nk, scatter, new_cov, new_orientation):
             break
         if code == _closed.VII or code == _closed.VVI:
             # collapsed_variances would floor a variance that fell below eps
@@ -1101,6 +1107,7 @@ def _em_dense(
         weights[:] = new_w
         means[:] = new_means
         cov[:] = new_cov
+        orientation[:, :] = new_orientation
         if done:
             state[2] = 1
             state[0] = EM_DONE
@@ -1110,11 +1117,37 @@ def _em_dense(
     state[1] = it
 
 
-def em_dense(kind, code, X, w, weights, means, cov, reg, eps, empty, tol, mclust,
-             max_iter, bound, hist, state):  # fmt: skip
+def em_dense(kind, code, X, w, weights, means, cov, orientation, reg, eps, empty,
+             tol, mclust, max_iter, bound, hist, state):  # fmt: skip
     """:func:`_em_dense` with the tile size of ``X``'s kernel."""
     full = kind == "full"
     _em_dense(
-        full, code, X, w, weights, means, cov, reg, eps, empty, tol, mclust,
-        max_iter, bound, hist, state, tile_rows(X.dtype, X.shape[1], full),
+        full, code, X, w, weights, means, cov, orientation, reg, eps, empty, tol,
+        mclust, max_iter, bound, hist, state, tile_rows(X.dtype, X.shape[1], full),
     )  # fmt: skip
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def label_moments(Xs, w, labels, centres_s, full, n_, s1, s2):  # pragma: no cover
+    """Moments of rows ``Xs`` in their labelled components (-1: none) about
+    ``centres_s``, added to ``n_``, ``s1`` and ``s2`` ((K, d, d), or the
+    diagonal as (K, 1, d) unless ``full``), row by row in index order."""
+    rows, d = Xs.shape
+    diff = np.empty(d)
+    for i in range(rows):
+        k = labels[i]
+        if k < 0:
+            continue
+        wi = w[i]
+        n_[k] += wi
+        for j in range(d):
+            diff[j] = Xs[i, j] - centres_s[k, j]
+            s1[k, j] += wi * diff[j]
+        if full:
+            for a in range(d):
+                wa = wi * diff[a]
+                for b in range(d):
+                    s2[k, a, b] += wa * diff[b]
+        else:
+            for j in range(d):
+                s2[k, 0, j] += wi * diff[j] * diff[j]

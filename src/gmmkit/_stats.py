@@ -630,9 +630,12 @@ def resp_stats(
             r = resp(start, start + X.shape[0])
             _accumulate(stats, X - shift, r * w[:, None], centres_s)
         else:
-            _accumulate_labels(
-                stats, X - shift, w, resp.labels[start : start + X.shape[0]], centres_s
-            )
+            Xs = X - shift
+            labels = resp.labels[start : start + X.shape[0]]
+            if not _kernels.label_moments(
+                Xs, w, labels, centres_s, stats.n, stats.s1, stats.s2
+            ):
+                _accumulate_labels(stats, Xs, w, labels, centres_s)
         stats.weight += float(w.sum())
         stats.rows += X.shape[0]
     return stats

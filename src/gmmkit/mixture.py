@@ -687,11 +687,32 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.covariances_ = params.covariances
         self.precisions_cholesky_ = params.precisions_cholesky
         self.precisions_ = model.precisions_from_cholesky(params.precisions_cholesky)
-        k, d = params.means.shape
-        self.volumes_, self.shapes_, self.orientations_ = model.decomposition(
-            params.covariances, k, d
-        )
+        self.__dict__.pop("_decomposed", None)
         self._fitted_covariance_type = self.covariance_type
+
+    def _decomposition(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(volumes_, shapes_, orientations_)`` of ``covariances_``,
+        computed on first use (an eigendecomposition: a third of the
+        bookkeeping of each small fit in ``select_model``'s grid)."""
+        cov = self.covariances_
+        cached = self.__dict__.get("_decomposed")
+        if cached is None or cached[0] is not cov:
+            k, d = self.means_.shape
+            cached = (cov, *self._model().decomposition(cov, k, d))
+            self.__dict__["_decomposed"] = cached
+        return cached[1], cached[2], cached[3]
+
+    @property
+    def volumes_(self) -> np.ndarray:
+        return self._decomposition()[0]
+
+    @property
+    def shapes_(self) -> np.ndarray:
+        return self._decomposition()[1]
+
+    @property
+    def orientations_(self) -> np.ndarray:
+        return self._decomposition()[2]
 
     def _fitted_params(self) -> Params:
         """The fitted attributes as the engine's parameters."""

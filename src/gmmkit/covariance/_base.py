@@ -104,6 +104,18 @@ class CovarianceModel(ABC):
     #: their whole EM loop with; None for the iterative M-steps.
     closed_form: ClassVar[int | None] = None
 
+    def dense_orientation(self, previous: np.ndarray) -> np.ndarray | None:
+        """The common orientation (d, d) that the next M-step after dense
+        covariances ``previous`` starts from (EVE, VVE), None otherwise or
+        when it starts afresh; see :meth:`remember_dense`."""
+        return None
+
+    def remember_dense(self, covariances: np.ndarray, orientation: np.ndarray) -> None:
+        """Record that the compiled loop's last M-step gave ``covariances``
+        with common ``orientation`` (EVE, VVE warm-start their next M-step
+        from it, as after their own M-step); nothing for other models."""
+        return None
+
     @property
     def kernel_kind(self) -> Literal["full", "diag"]:
         """Which compiled E-step kernel serves the model: "full" (upper

@@ -161,6 +161,7 @@ class VEI(DecomposedModel):
     """Variable volume, equal shape, axis-aligned (iterative M-step)."""
 
     name = "VEI"
+    closed_form = _closed.VEI
     subset_model = "VEI"
     family = "diagonal"
     moments = "diag"

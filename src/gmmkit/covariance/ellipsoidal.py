@@ -197,6 +197,7 @@ class VEV(DecomposedModel):
     """Variable volume, equal shape, variable orientation (iterative M-step)."""
 
     name = "VEV"
+    closed_form = _closed.VEV
     family = "ellipsoidal"
     moments = "full"
     # VEV's iteration on L + S_k with the plain counts (mclust ignores nu)
@@ -241,6 +242,7 @@ class VEE(DecomposedModel):
     """Variable volume, equal shape and orientation (iterative M-step)."""
 
     name = "VEE"
+    closed_form = _closed.VEE
     family = "ellipsoidal"
     moments = "full"
 
@@ -291,21 +293,7 @@ class _CommonOrientation(DecomposedModel):
         k, d, _ = scatter.shape
         if not np.all(np.isfinite(scatter[active])):
             return np.full_like(scatter, np.nan)
-        start = None
-        if previous is not None:
-            # the orientation this model returned last, when ``previous`` is
-            # exactly what it returned (EM's next M-step): recovering it from
-            # the covariances costs an eigendecomposition, half of a small
-            # fit's M-step
-            memo = self._memo
-            if (
-                memo is not None
-                and memo[0].shape == np.shape(previous)
-                and np.array_equal(memo[0], previous)
-            ):
-                start = memo[1].copy()
-            else:
-                start = _shared_orientation(previous, active)
+        start = None if previous is None else self._warm_start(previous, active)
         if start is None:
             _, start = sorted_eigh(scatter[active].sum(axis=0))
         orientation = np.ascontiguousarray(start, dtype=np.float64)
@@ -328,6 +316,28 @@ class _CommonOrientation(DecomposedModel):
         )
         self._memo = (out.copy(), orientation)
         return out
+
+    def _warm_start(
+        self, previous: np.ndarray, active: np.ndarray
+    ) -> np.ndarray | None:
+        """The orientation this model returned last, when ``previous`` is
+        exactly what it returned (EM's next M-step): recovering it from the
+        covariances costs an eigendecomposition, half of a small fit's
+        M-step; else that of ``previous`` (:func:`_shared_orientation`)."""
+        memo = self._memo
+        if (
+            memo is not None
+            and memo[0].shape == np.shape(previous)
+            and np.array_equal(memo[0], previous)
+        ):
+            return memo[1].copy()
+        return _shared_orientation(previous, active)
+
+    def dense_orientation(self, previous):
+        return self._warm_start(previous, np.ones(previous.shape[0], dtype=bool))
+
+    def remember_dense(self, covariances, orientation):
+        self._memo = (np.array(covariances), np.array(orientation))
 
 
 def _shared_orientation(previous: np.ndarray, active: np.ndarray) -> np.ndarray | None:
@@ -360,6 +370,7 @@ class EVE(_CommonOrientation):
     """Equal volume, variable shape, equal orientation (iterative M-step)."""
 
     name = "EVE"
+    closed_form = _closed.EVE
     equal_volume = True
 
     def n_cov_parameters(self, n_components: int, n_features: int) -> int:
@@ -370,6 +381,7 @@ class VVE(_CommonOrientation):
     """Variable volume and shape, equal orientation (iterative M-step)."""
 
     name = "VVE"
+    closed_form = _closed.VVE
     equal_volume = False
 
     def n_cov_parameters(self, n_components: int, n_features: int) -> int:
