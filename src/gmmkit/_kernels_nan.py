@@ -22,7 +22,7 @@ vectorised over the rows of a tile, :func:`_quadratic`) and the
 factorisation of the ``|m| x |m|`` block only: no grouping by pattern.  The
 rows of a tile are ordered by their number of missing values ``q``, so
 that the factorisations of the rows with the same ``q`` run side by side in
-SIMD lanes (:func:`_condition_group`; the entries of ``Lambda_mm`` are
+SIMD lanes (:func:`_condition_lanes`; the entries of ``Lambda_mm`` are
 gathered); the moments of the filled rows are summed by the complete-data
 kernel's vectorised loops, the conditional covariances added row by row.
 
@@ -176,51 +176,48 @@ def _quadratic(xz, om, nb, k, means, prec, rk, wv, spare, lpk):
 
 
 @fast
-def _lanes(gs, d, K, mi, kl, cl, mil):
-    """The lanes of the tile's groups: the rows with ``q`` missing values and
-    every component, lane ``K gs[q] + k n + i`` for component ``k`` and
-    column ``gs[q] + i`` (``n`` rows in the group): ``kl``, ``cl`` its
-    component and column, ``mil[a]`` its ``a``-th missing coordinate."""
-    for q in range(1, d + 1):
-        g0, g1 = gs[q], gs[q + 1]
-        n = g1 - g0
-        for k in range(K):
-            base = K * g0 + k * n
-            for i in range(n):
-                kl[base + i] = k
-                cl[base + i] = g0 + i
-            for a in range(q):
-                src, dst = mi[a], mil[a]
-                for i in range(n):
-                    dst[base + i] = src[g0 + i]
+def _gather(src, step, pidx, nr, K, out):
+    """``out[k nr + i] = src[k step + pidx[i]]`` for every component ``k``:
+    one entry per (row, component) lane, the rows' offsets shared by all
+    components."""
+    for k in range(K):
+        s = src[k * step :]
+        o = out[k * nr :]
+        for i in range(nr):
+            o[i] = s[pidx[i]]
 
 
 @fast
-def _condition_lanes(q, l0, l1, Pf, d, B, kl, cl, mil, wvf, T, L, D, Di, work, Cf):
-    """The lanes ``l0:l1`` (rows with ``q`` missing values, all components)
-    side by side: ``Lambda_mm = L D L^T`` (``L``'s strictly lower part packed
-    by (row, column) pairs, ``n = l1 - l0`` values each), ``T[:q, l0:l1]``
-    the offsets ``delta``, ``work[0, l0:l1]`` the lanes' additions to the
+def _condition_lanes(q, g0, g1, K, Pf, d, B, mi, wvf, T, L, D, Di, work, Cf, pidx):
+    """The rows ``g0:g1`` (each with ``q`` missing values) for every
+    component, side by side in lanes ``l0:l1`` (``l0 = K g0``; component
+    ``k``'s rows are the lanes ``l0 + k n_r + i``, ``n_r = g1 - g0``):
+    ``Lambda_mm = L D L^T`` (``L``'s strictly lower part packed by (row,
+    column) pairs, ``n = l1 - l0`` values each), ``T[:q, l0:l1]`` the
+    offsets ``delta``, ``work[0, l0:l1]`` the lanes' additions to the
     log-density, and (unless ``Cf`` is empty) the upper triangle of the
     conditional covariance ``Lambda_mm^{-1}`` packed into ``Cf``.  ``Pf``
-    (K d d) the precisions and ``wvf`` (K d B) the products
-    ``Lambda_k r``, flattened; ``work``: (4, K B) scratch."""
-    n = l1 - l0
+    (K d d) the precisions and ``wvf`` (K d B) the products ``Lambda_k r``,
+    flattened; ``work``: (4, K B) and ``pidx`` (B) scratch."""
+    nr = g1 - g0
+    l0 = K * g0
+    n = K * nr
     dd = d * d
-    for a in range(q):
-        ta, ma = T[a], mil[a]
-        for i in range(l0, l1):  # t = (Lambda r)_m
-            ta[i] = wvf[(kl[i] * d + ma[i]) * B + cl[i]]
+    for a in range(q):  # t = (Lambda r)_m
+        ma = mi[a]
+        for i in range(nr):
+            pidx[i] = ma[g0 + i] * B + g0 + i
+        _gather(wvf, d * B, pidx, nr, K, T[a, l0:])
     # Lambda_mm = L D L^T, by rows
     for a in range(q):
-        ma = mil[a]
+        ma = mi[a]
         la = (a * (a - 1) >> 1) * n
         for b in range(a):
             out = L[la + b * n : la + (b + 1) * n]
-            mb = mil[b]
-            for i in range(n):
-                j = l0 + i
-                out[i] = Pf[kl[j] * dd + ma[j] * d + mb[j]]
+            mb = mi[b]
+            for i in range(nr):
+                pidx[i] = ma[g0 + i] * d + mb[g0 + i]
+            _gather(Pf, dd, pidx, nr, K, out)
             lb = (b * (b - 1) >> 1) * n
             for e in range(b):
                 xa, xb, de = L[la + e * n :], L[lb + e * n :], D[e, l0:]
@@ -230,9 +227,9 @@ def _condition_lanes(q, l0, l1, Pf, d, B, kl, cl, mil, wvf, T, L, D, Di, work, C
             for i in range(n):
                 out[i] *= ib[i]
         da, ia = D[a, l0:], Di[a, l0:]
-        for i in range(n):
-            j = l0 + i
-            da[i] = Pf[kl[j] * dd + ma[j] * (d + 1)]
+        for i in range(nr):
+            pidx[i] = ma[g0 + i] * (d + 1)
+        _gather(Pf, dd, pidx, nr, K, da)
         for e in range(a):
             xa, de = L[la + e * n :], D[e, l0:]
             for i in range(n):
@@ -269,7 +266,7 @@ def _condition_lanes(q, l0, l1, Pf, d, B, kl, cl, mil, wvf, T, L, D, Di, work, C
     # - log det(Lambda_mm) from the pivots' logs
     logs, fbuf, ibuf = work[1, l0:], work[2], work[3].view(np.int64)
     for a in range(q):
-        _log_row(D[a, l0:l1], n, logs, fbuf, ibuf)
+        _log_row(D[a, l0 : l0 + n], n, logs, fbuf, ibuf)
         for i in range(n):
             acc[i] -= logs[i]
     if Cf.shape[0] == 0:
@@ -325,8 +322,8 @@ def _nan_buffers(d, K, B, cap):
         np.empty(d + 2, dtype=np.int64),  # group starts
         np.empty((2, d + 2), dtype=np.int64),  # group offsets
         np.empty((d, B), dtype=np.int64),  # missing coordinates
-        np.empty((2, KB), dtype=np.int64),  # lanes: component, column
-        np.empty((d, KB), dtype=np.int64),  # lanes: missing coordinates
+        np.empty((K + 1, B), dtype=np.int64),  # rows' offsets; live rows
+        np.empty(K, dtype=np.int64),  # live rows per component
         np.empty((d, KB)),  # t, then delta
         np.empty((d, KB)),  # D
         np.empty((d, KB)),  # 1 / D
@@ -348,12 +345,11 @@ def _observed_tile(X, w, s, stop, means, prec, logc, with_cov, B, bufs):
     """Load the next tile and leave the observed coordinates' log-densities
     in its ``lp`` (and, if ``with_cov``, the offsets and conditional
     covariances in its buffers); returns its number of rows."""
-    (xz, om, rk, wv, lp, work, wt, src, qcol, gs, offs, mi, lane, mil, T, D, Di,
+    (xz, om, rk, wv, lp, work, wt, src, qcol, gs, offs, mi, rows, _, T, D, Di,
      L, Cf, _, cap) = bufs  # fmt: skip
     K, d = means.shape
     nb = _load_nan_tile(X, w, s, stop, B, cap, xz, om, wt, src, qcol, gs, mi)
     _offsets(gs, d, offs[0], offs[1])
-    _lanes(gs, d, K, mi, lane[0], lane[1], mil)
     for k in range(K):
         lpk = lp[k]
         c0 = logc[k]
@@ -373,8 +369,7 @@ def _observed_tile(X, w, s, stop, means, prec, logc, with_cov, B, bufs):
         else:
             Cq = Cf[:0]
         _condition_lanes(
-            q, l0, K * g1, Pf, d, B, lane[0], lane[1], mil, wvf, T, L, D, Di,
-            work, Cq,
+            q, g0, g1, K, Pf, d, B, mi, wvf, T, L, D, Di, work, Cq, rows[K]
         )  # fmt: skip
         acc = work[0]
         for k in range(K):
@@ -385,44 +380,61 @@ def _observed_tile(X, w, s, stop, means, prec, logc, with_cov, B, bufs):
     return nb
 
 
-@fast
-def _add_conditional(gs, offs, lane, mil, lp, Cf, full, rl, acc):
-    """Add ``sum_c r_kc Lambda_kmm^{-1}`` of the tile's rows (packed in ``Cf``
-    by :func:`_condition_lanes`; ``lp`` the weighted responsibilities) to
-    the upper triangle of ``acc[., k]`` (d, d) (only its diagonal, (d), unless
-    ``full``); ``rl`` (K B) scratch.
+#: Conditional covariances of a (row, component) whose responsibility is
+#: below this fraction of the row's weight are not added: each adds less
+#: than 2^-60 of what the row adds to the component's moments, far below
+#: the rounding of those sums unless a component holds less than ~1e-4 of
+#: the rows' weight (then ~1e-14 of its scatter).
+NEGLIGIBLE = 2.0**-60
 
-    ``acc`` (4, K d d or K d) holds four partial sums, lane ``j`` adding to
-    ``acc[j % 4]``: rows in a row often share a missing coordinate, and one
-    sum would wait for each addition to the same entry to complete.
+
+@fast
+def _add_conditional(gs, offs, mi, lp, wt, Cf, full, live, count, pidx, acc):
+    """Add ``sum_c r_kc Lambda_kmm^{-1}`` of the tile's rows (packed in ``Cf``
+    by :func:`_condition_lanes`; ``lp`` the weighted responsibilities, ``wt``
+    the rows' weights) to the upper triangle of ``acc[., k]`` (d, d) (only
+    its diagonal, (d), unless ``full``); ``live`` (K, B), ``count`` (K) and
+    ``pidx`` (B) scratch.  Lanes with a negligible responsibility
+    (:data:`NEGLIGIBLE`) are left out.
+
+    ``acc`` (4, K d d or K d) holds four partial sums, the lanes added in
+    turn to each: rows often share a missing coordinate, and one sum would
+    wait for each addition to the same entry to complete.
     """
-    K, B = lp.shape
-    d = mil.shape[0]
-    kl, cl = lane[0], lane[1]
-    lpf = lp.reshape(K * B)
+    K = lp.shape[0]
+    d = mi.shape[0]
+    dd = d * d if full else d
     for q in range(1, d + 1):
-        l0, l1 = K * gs[q], K * gs[q + 1]
-        n = l1 - l0
-        if n == 0:
+        g0, g1 = gs[q], gs[q + 1]
+        nr = g1 - g0
+        if nr == 0:
             continue
-        for j in range(l0, l1):
-            rl[j] = lpf[kl[j] * B + cl[j]]
+        n = K * nr
+        for k in range(K):
+            m = 0
+            lk, ok = lp[k], live[k]
+            for i in range(nr):
+                if lk[g0 + i] > NEGLIGIBLE * wt[g0 + i]:
+                    ok[m] = i
+                    m += 1
+            count[k] = m
         base = K * offs[1, q]
         p = 0
         for a in range(q):
-            ma = mil[a]
+            ma = mi[a]
             for b in range(a, q):
                 cp = Cf[base + p * n :]
                 p += 1
-                if full:
-                    mb = mil[b]
-                    for i in range(n):
-                        j = l0 + i
-                        acc[j & 3, (kl[j] * d + ma[j]) * d + mb[j]] += rl[j] * cp[i]
-                elif a == b:
-                    for i in range(n):
-                        j = l0 + i
-                        acc[j & 3, kl[j] * d + ma[j]] += rl[j] * cp[i]
+                if not (full or a == b):
+                    continue
+                mb = mi[b]
+                for i in range(nr):
+                    pidx[i] = ma[g0 + i] * d + mb[g0 + i] if full else ma[g0 + i]
+                for k in range(K):
+                    lk, ok, ck, at = lp[k, g0:], live[k], cp[k * nr :], k * dd
+                    for t in range(count[k]):
+                        i = ok[t]
+                        acc[t & 3, at + pidx[i]] += lk[i] * ck[i]
 
 
 @fast
@@ -435,8 +447,8 @@ def _estep(
     weight).  Rows with weight <= 0 add nothing."""
     K, d = means.shape
     bufs = _nan_buffers(d, K, B, cap)
-    (xz, om, rk, wv, lp, work, wt, _, _, gs, offs, mi, lane, mil, T, _, _, _, Cf,
-     ebuf, _) = bufs  # fmt: skip
+    (xz, om, rk, wv, lp, work, wt, _, _, gs, offs, mi, rows, count, T, _, _, _,
+     Cf, ebuf, _) = bufs  # fmt: skip
     top, total, rd = work[0], work[1], work[1:3]  # rd: after the softmax
     zeros = np.zeros((K, d))  # the residuals are taken already
     wvf = wv.reshape(wv.size)
@@ -448,12 +460,18 @@ def _estep(
         # the filled rows' residuals (x_o - mu_ko, delta), all components
         for k in range(K):
             _residuals(xz, om, nb, k, means, wv[k])
-        kl, cl = lane[0], lane[1]
+        pidx = rows[K]
         for q in range(1, d + 1):
+            g0, g1 = gs[q], gs[q + 1]
+            nr = g1 - g0
             for a in range(q):
-                ma, ta = mil[a], T[a]
-                for j in range(K * gs[q], K * gs[q + 1]):
-                    wvf[(kl[j] * d + ma[j]) * B + cl[j]] = ta[j]
+                ma, ta = mi[a], T[a, K * g0 :]
+                for i in range(nr):
+                    pidx[i] = ma[g0 + i] * B + g0 + i
+                for k in range(K):
+                    dst, src = wvf[k * d * B :], ta[k * nr :]
+                    for i in range(nr):
+                        dst[pidx[i]] = src[i]
         for k in range(K):
             r = lp[k]
             acc = 0.0
@@ -466,7 +484,8 @@ def _estep(
                 _moments_full(wv[k], r, nb, k, zeros, rk, rd, s1, s2, 0.0)
             else:
                 _moments_diag(wv[k], r, nb, k, zeros, s1, s2, 0.0)
-        _add_conditional(gs, offs, lane, mil, lp, Cf, full_moments, work[3], cond)
+        _add_conditional(gs, offs, mi, lp, wt, Cf, full_moments, rows, count,
+                         rows[K], cond)  # fmt: skip
         s += nb
     s2f = s2.reshape(s2.size)
     for i in range(s2.size):
