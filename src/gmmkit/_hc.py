@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._errors import DataError
-from ._kernels import hc_refresh
+from ._kernels import hc_refresh, hc_roots
 
 #: Rows above which the tree is built on a random subset (mclust's default).
 HC_SUBSET = 2000
@@ -133,18 +133,20 @@ class HCTree:
         """Labels (0..k-1, numbered by first appearance) of the k-cluster cut."""
         if not 1 <= k <= self.n:
             raise ValueError(f"cannot cut a tree of {self.n} rows at {k} clusters")
-        parent = np.arange(self.n)
+        roots = hc_roots(self.merges, self.n, self.n - k)
+        if roots is None:  # no numba: the same union-find in Python
+            parent = np.arange(self.n)
 
-        def root(a: int) -> int:
-            while parent[a] != a:
-                parent[a] = parent[parent[a]]
-                a = parent[a]
-            return a
+            def root(a: int) -> int:
+                while parent[a] != a:
+                    parent[a] = parent[parent[a]]
+                    a = parent[a]
+                return a
 
-        for a, b in self.merges[: self.n - k]:
-            ra, rb = root(int(a)), root(int(b))
-            parent[max(ra, rb)] = min(ra, rb)
-        roots = np.array([root(i) for i in range(self.n)])
+            for a, b in self.merges[: self.n - k]:
+                ra, rb = root(int(a)), root(int(b))
+                parent[max(ra, rb)] = min(ra, rb)
+            roots = np.array([root(i) for i in range(self.n)])
         _, first, inverse = np.unique(roots, return_index=True, return_inverse=True)
         order = np.argsort(np.argsort(first))
         return order[inverse].astype(np.intp)

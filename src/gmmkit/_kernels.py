@@ -363,6 +363,17 @@ def score_chunk(kind, X, shift, means_s, factors, logc, labels=True):
     return log_norm, best if labels else None
 
 
+def hc_roots(merges: np.ndarray, n: int, steps: int) -> np.ndarray | None:
+    """The root (smallest row) of each row's cluster after the first
+    ``steps`` merges (:func:`gmmkit._kernels_impl.hc_roots`), or None
+    without numba."""
+    if not _HAVE_NUMBA:
+        return None
+    parent = np.empty(n, dtype=np.intp)
+    _impl().hc_roots(np.ascontiguousarray(merges, dtype=np.intp), n, steps, parent)
+    return parent
+
+
 def hc_refresh(
     L: np.ndarray, row_min: np.ndarray, row_arg: np.ndarray, rows, col: int
 ) -> None:

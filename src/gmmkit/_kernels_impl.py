@@ -1151,3 +1151,30 @@ def label_moments(Xs, w, labels, centres_s, full, n_, s1, s2):  # pragma: no cov
         else:
             for j in range(d):
                 s2[k, 0, j] += wi * diff[j] * diff[j]
+
+
+@njit(cache=True, nogil=True)
+def hc_roots(merges, n, steps, parent):  # pragma: no cover - compiled
+    """Union-find over the first ``steps`` merges of a tree of ``n`` rows:
+    ``parent[i]`` ends as the smallest row of row i's cluster (integers
+    only: the same labels as the Python loop)."""
+    for i in range(n):
+        parent[i] = i
+    for s in range(steps):
+        a = merges[s, 0]
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        b = merges[s, 1]
+        while parent[b] != b:
+            parent[b] = parent[parent[b]]
+            b = parent[b]
+        if a < b:
+            parent[b] = a
+        else:
+            parent[a] = b
+    for i in range(n):
+        a = i
+        while parent[a] != a:
+            a = parent[a]
+        parent[i] = a

@@ -27,7 +27,7 @@ from ._fit import Inits
 from ._hc import HC_SUBSET, HCStart
 from ._noise import NoiseStart, check_noise
 from ._prior import check_prior
-from ._stats import Responsibilities, information_criteria
+from ._stats import Responsibilities, information_criteria, weighted_log_prob
 from ._validation import check_choice, check_int, check_real, check_X
 from .covariance import (
     MCLUST_MODELS,
@@ -381,8 +381,7 @@ def select_model(
         filled = np.where(np.isnan(X), means, X)
     start = HCStart(filled, rng, rows=rows, subset_size=max(n, 1))
     labels = {
-        k: (None if k <= 1 or k > start.rows.shape[0] else start.labels(k))
-        for k in ks
+        k: (None if k <= 1 or k > start.rows.shape[0] else start.labels(k)) for k in ks
     }
     jobs = [(m, k) for m in models for k in ks if k > 0]
 
@@ -676,15 +675,14 @@ def _partition(labels: np.ndarray, k: int) -> Inits:
 
 def _log_map(gm: GaussianMixture, X: np.ndarray) -> float:
     """``sum_i log max_k z_ik`` under the fitted parameters (ICL's entropy
-    term), from the covariance model's densities: ``predict_proba``'s
+    term), from the E-step kernel's log-densities: ``predict_proba``'s
     numbers (to ~1e-14) without validating X again for every cell.  Rows
     with missing values (``nan_policy="marginalize"``) take
     ``predict_proba``, which uses each row's observed coordinates."""
     if gm._has_noise() or (gm._marginalize() and np.isnan(X).any()):
         return float(np.log(gm.predict_proba(X).max(axis=1)).sum())
-    lp = gm._model().log_gaussian(X, gm.means_, gm.precisions_cholesky_)
-    with np.errstate(divide="ignore"):
-        lp += np.log(gm.weights_)
+    params = gm._fitted_params()
+    lp = weighted_log_prob(X, gm._model(), params, params.centre())
     top = lp.max(axis=1)
     if not np.all(np.isfinite(top)):
         return float(np.log(gm.predict_proba(X).max(axis=1)).sum())

@@ -268,20 +268,4 @@ def dense_mstep(code, nk, scatter, cov, orientation):  # pragma: no cover - comp
     return True
 
 
-__all__ = [
-    "EEE",
-    "EEI",
-    "EEV",
-    "EII",
-    "EVE",
-    "EVI",
-    "EVV",
-    "VEE",
-    "VEI",
-    "VEV",
-    "VII",
-    "VVE",
-    "VVI",
-    "VVV",
-    "dense_mstep",
-]
+__all__ = ["dense_mstep"]
