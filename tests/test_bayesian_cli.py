@@ -87,6 +87,54 @@ def test_fit_bayesian_equals_scikit_learn(tmp_path, csv_file, capsys):
     assert info["n_effective_components"] == n_eff
 
 
+def _sk_predictive(sk, X):
+    """log p(x | data) of scikit-learn's fitted posterior, as a mixture of
+    scipy.stats multivariate t densities (Bishop 2006, eq. 10.81)."""
+    d = X.shape[1]
+    dens = np.zeros(X.shape[0])
+    for j in range(sk.n_components):
+        nu, beta = sk.degrees_of_freedom_[j], sk.mean_precision_[j]
+        f = nu + 1 - d
+        shape = (1 + beta) * nu * sk.covariances_[j] / (beta * f)
+        dens += sk.weights_[j] * ss.multivariate_t(sk.means_[j], shape, df=f).pdf(X)
+    return np.log(dens)
+
+
+def test_score_bayesian_reports_the_predictive_log_likelihood(
+    tmp_path, csv_file, capsys
+):
+    X = three_blobs()
+    model = tmp_path / "m.gmm"
+    code, _, err = run(["fit", csv_file, "--bayesian", *FIT, "-o", model, "-q"], capsys)
+    assert code == 0, err
+    expected = _sk_predictive(SkBGM(**KW).fit(X), X)
+    code, out, err = run(["score", model, csv_file, "--json", "-q"], capsys)
+    assert code == 0, err
+    scored = json.loads(out)
+    assert set(scored) == {
+        "n_samples",
+        "predictive_log_likelihood",
+        "mean_predictive_log_likelihood",
+    }  # no BIC/AIC: they mean nothing for a variational fit
+    assert scored["n_samples"] == 150
+    assert scored["predictive_log_likelihood"] == pytest.approx(
+        expected.sum(), rel=1e-8
+    )
+    assert scored["mean_predictive_log_likelihood"] == pytest.approx(
+        expected.mean(), rel=1e-8
+    )
+    code, out, _ = run(["score", model, csv_file, "-q"], capsys)
+    assert code == 0
+    assert f"posterior predictive log-likelihood {expected.sum():.6f}" in out
+    assert "BIC" not in out.replace("no BIC", "")
+    per_row = tmp_path / "logp.csv"
+    code, _, err = run(["score", model, csv_file, "--per-row", "-o", per_row], capsys)
+    assert code == 0, err
+    lines = per_row.read_text().splitlines()
+    assert lines[0] == "log_density"
+    np.testing.assert_allclose(np.array(lines[1:], dtype=float), expected, rtol=1e-8)
+
+
 def test_fit_bayesian_text_and_dirichlet_distribution(csv_file, capsys):
     X = three_blobs()
     code, out, err = run(
@@ -211,6 +259,35 @@ def test_plot_pairs_draws_the_effective_components():
     axes = plot_pairs(m, X3, n_std=(1,))
     n_ellipses = sum(isinstance(p, Ellipse) for p in axes[1, 0].patches)
     assert n_ellipses == m.n_effective_components_ < 6
+
+
+def test_plot_pairs_diagonal_draws_the_effective_components():
+    """Each diagonal panel: one dashed line per effective component, the
+    weighted normal marginal of that component (scipy.stats), and the
+    mixture's marginal density over every component as the solid line."""
+    rng = np.random.RandomState(1)
+    X3 = np.vstack([rng.randn(80, 3) + c for c in (0.0, 6.0)])
+    m = BayesianGaussianMixture(**KW).fit(X3)
+    shown = np.flatnonzero(m.weights_ > 1e-3)
+    assert 0 < shown.size == m.n_effective_components_ < 6
+    axes = plot_pairs(m, X3, n_std=(1,))
+    for i in range(3):
+        *dashed, total = axes[i, i].lines
+        assert len(dashed) == shown.size
+        t = total.get_xdata()
+        sd = np.sqrt(m.covariances_[:, i, i])
+        for line, j in zip(dashed, shown):
+            assert line.get_linestyle() == "--"
+            expected = m.weights_[j] * ss.norm.pdf(t, m.means_[j, i], sd[j])
+            np.testing.assert_allclose(line.get_ydata(), expected, rtol=1e-10)
+        density = sum(
+            w * ss.norm.pdf(t, mu, s)
+            for w, mu, s in zip(m.weights_, m.means_[:, i], sd)
+        )
+        np.testing.assert_allclose(total.get_ydata(), density, rtol=1e-10)
+    # a GaussianMixture still draws all of its components
+    gm = gmmkit.GaussianMixture(3, random_state=0).fit(X3)
+    assert len(plot_pairs(gm, X3, n_std=(1,))[0, 0].lines) == 3 + 1
 
 
 def test_plot_1d_of_a_bayesian_mixture():

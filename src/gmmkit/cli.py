@@ -742,8 +742,11 @@ def _add_score(subparsers: Any) -> None:
         help="log-likelihood, BIC and AIC of a model on data",
         description="Evaluate a saved model on DATA: total and mean "
         "log-likelihood, BIC and AIC (lower is better); with --per-row, log p(x) "
-        "of every row.  With -o the numbers go to FILE as a table (one row, or "
-        "one row per data row with --per-row).",
+        "of every row.  For a Bayesian model (fit --bayesian) the log-likelihood "
+        "is the posterior predictive one (a mixture of Student-t densities) and "
+        "there is no BIC or AIC (they mean nothing for a variational fit).  With "
+        "-o the numbers go to FILE as a table (one row, or one row per data row "
+        "with --per-row).",
         epilog="examples:\n  gmmkit score model.gmm test.csv\n"
         "  gmmkit score model.gmm test.csv --json\n"
         "  gmmkit score model.gmm test.csv -o score.csv\n"
@@ -773,19 +776,10 @@ def _run_score(args: argparse.Namespace) -> int:
         )
     _writable(args.output)
     model, table, X = _model_and_data(args)
-    with console.no_name_warnings():
-        if args.per_row:
-            write_table(args.output, {"log_density": model.score_samples(X)})
-            return EXIT_OK
-        mean = float(model.score(X))
-    crit = console.criteria(mean * X.shape[0], model.n_parameters(), X.shape[0])
-    out = {
-        "n_samples": crit["n_samples"],
-        "log_likelihood": crit["log_likelihood"],
-        "mean_log_likelihood": mean,
-        "bic": crit["bic"],
-        "aic": crit["aic"],
-    }
+    if args.per_row:
+        write_table(args.output, {"log_density": console.score_rows(model, X)})
+        return EXIT_OK
+    out = console.score_summary(model, X)
     if args.output is not None:
         write_table(args.output, {k: np.asarray([v]) for k, v in out.items()})
         if not args.json:
@@ -793,11 +787,7 @@ def _run_score(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(out)
     else:
-        print(
-            f"{out['n_samples']} rows: log-likelihood {out['log_likelihood']:.6f} "
-            f"(mean {mean:.6f}), BIC {out['bic']:.4f}, AIC {out['aic']:.4f} "
-            "(lower is better)"
-        )
+        print(console.format_score(out))
     return EXIT_OK
 
 

@@ -236,6 +236,59 @@ def _bayesian_summary(model: Any) -> dict[str, Any]:
     }
 
 
+def score_rows(model: Any, X: np.ndarray) -> np.ndarray:
+    """``log p(x)`` of each row (``gmmkit score --per-row``): for a Bayesian
+    mixture the posterior predictive density (``score_samples(X,
+    predictive=True)``), else the mixture's density."""
+    with no_name_warnings():
+        if hasattr(model, "elbo_"):  # a BayesianGaussianMixture
+            return np.asarray(model.score_samples(X, predictive=True))
+        return np.asarray(model.score_samples(X))
+
+
+def score_summary(model: Any, X: np.ndarray) -> dict[str, Any]:
+    """What ``gmmkit score`` reports of a model on X: total and mean
+    log-likelihood with BIC and AIC, or for a Bayesian mixture the posterior
+    predictive log-likelihood (BIC and AIC count the parameters of a
+    point estimate and mean nothing for a variational posterior; compare
+    variational fits by their held-out predictive log-likelihood or
+    ``elbo_``)."""
+    n = int(X.shape[0])
+    if hasattr(model, "elbo_"):
+        total = float(np.sum(score_rows(model, X)))
+        return {
+            "n_samples": n,
+            "predictive_log_likelihood": total,
+            "mean_predictive_log_likelihood": total / n,
+        }
+    with no_name_warnings():
+        mean = float(model.score(X))
+    crit = criteria(mean * n, model.n_parameters(), n)
+    return {
+        "n_samples": n,
+        "log_likelihood": crit["log_likelihood"],
+        "mean_log_likelihood": mean,
+        "bic": crit["bic"],
+        "aic": crit["aic"],
+    }
+
+
+def format_score(out: dict[str, Any]) -> str:
+    """The text of ``gmmkit score`` for :func:`score_summary`'s numbers."""
+    if "predictive_log_likelihood" in out:
+        return (
+            f"{out['n_samples']} rows: posterior predictive log-likelihood "
+            f"{out['predictive_log_likelihood']:.6f} (mean "
+            f"{out['mean_predictive_log_likelihood']:.6f}; higher is better; a "
+            "variational fit has no BIC or AIC)"
+        )
+    return (
+        f"{out['n_samples']} rows: log-likelihood {out['log_likelihood']:.6f} "
+        f"(mean {out['mean_log_likelihood']:.6f}), BIC {out['bic']:.4f}, AIC "
+        f"{out['aic']:.4f} (lower is better)"
+    )
+
+
 def criteria(log_likelihood: float, n_parameters: int, n_samples: int) -> dict:
     """``n_samples``, ``log_likelihood``, ``bic`` and ``aic`` (scikit-learn's
     sign: lower is better) from a total log-likelihood, so that the

@@ -753,7 +753,9 @@ def plot_pairs(
     each component's ellipse from its 2x2 sub-covariance (the exact marginal
     of the Gaussian on those two features).  Diagonal panels show the
     histogram of feature ``i`` with the mixture's one-dimensional marginal
-    density.
+    density and its weighted components (for a Bayesian mixture the
+    effective ones, ``n_effective_components_``, as the other panels draw;
+    the density sums every component).
 
     Parameters
     ----------
@@ -842,7 +844,13 @@ def plot_pairs(
             ax = grid[i, j]
             if i == j:
                 _marginal_panel(
-                    ax, data[:, i], weights, means[:, i], covs[:, i, i], bins
+                    ax,
+                    data[:, i],
+                    weights,
+                    means[:, i],
+                    covs[:, i, i],
+                    bins,
+                    _shown_components(gmm, weights),
                 )
             else:
                 ax.scatter(
@@ -889,12 +897,15 @@ def _marginal_panel(
     mu: np.ndarray,
     var: np.ndarray,
     bins: int | str,
+    shown: list[int],
 ) -> None:
-    """Histogram of x with the mixture's 1-D density and weighted components."""
+    """Histogram of x with the mixture's 1-D density (all components) and
+    the ``shown`` weighted components (dashed); the range covers the data and
+    4 standard deviations about each shown component."""
     ax.hist(x, bins=bins, density=True, color="0.8", edgecolor="white")
     sd = np.sqrt(var)
-    lo = min(x.min(), float((mu - 4 * sd).min()))
-    hi = max(x.max(), float((mu + 4 * sd).max()))
+    lo = min(x.min(), float((mu - 4 * sd)[shown].min()))
+    hi = max(x.max(), float((mu + 4 * sd)[shown].max()))
     t = np.linspace(lo, hi, 400)
     parts = (
         weights[:, None]
@@ -902,8 +913,8 @@ def _marginal_panel(
         / (sd[:, None] * np.sqrt(2 * np.pi))
     )
     colors = _component_colors(len(weights))
-    for j, part in enumerate(parts):
-        ax.plot(t, part, color=colors[j], linestyle="--", linewidth=1.0)
+    for j in shown:
+        ax.plot(t, parts[j], color=colors[j], linestyle="--", linewidth=1.0)
     ax.plot(t, parts.sum(axis=0), color="black", linewidth=1.5)
 
 
