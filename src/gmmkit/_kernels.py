@@ -454,7 +454,14 @@ def kmeans_threads(n_values: int) -> contextlib.AbstractContextManager:
     return contextlib.nullcontext()
 
 
-def fit_blas_limits(n_rows: int | None = None) -> contextlib.AbstractContextManager:
+#: Most features of a fit that :func:`fit_blas_limits` leaves alone (its
+#: M-step's matrices are then at most 32 x 32).
+SMALL_FIT_FEATURES = 32
+
+
+def fit_blas_limits(
+    n_rows: int | None = None, n_features: int = 1
+) -> contextlib.AbstractContextManager:
     """A whole fit's BLAS setting: one thread where gmmkit runs its own.
 
     Between E-steps the M-step calls BLAS on small matrices (K d x d
@@ -466,12 +473,17 @@ def fit_blas_limits(n_rows: int | None = None) -> contextlib.AbstractContextMana
     gmmkit's numpy E-step runs on one thread (``GMMKIT_NUMPY_THREADS=1``)
     BLAS keeps its threads.
 
-    A fit of fewer than ``2 * MIN_ROWS_PER_THREAD`` rows (``n_rows``) runs
-    its E-steps on one thread and its BLAS calls on matrices too small for
-    OpenBLAS to thread, so nothing is changed (the limit's context switch,
-    ~10 us, is a third of such a fit's iteration).
+    A fit of fewer than ``2 * MIN_ROWS_PER_THREAD`` rows (``n_rows``) and
+    at most ``SMALL_FIT_FEATURES`` features runs its E-steps on one thread
+    and its BLAS calls on matrices too small for OpenBLAS to thread, so
+    nothing is changed (the limit's context switch, ~10 us, cost more than
+    such a fit's compiled EM loop).
     """
-    if n_rows is not None and n_rows < 2 * MIN_ROWS_PER_THREAD:
+    if (
+        n_rows is not None
+        and n_rows < 2 * MIN_ROWS_PER_THREAD
+        and n_features <= SMALL_FIT_FEATURES
+    ):
         return contextlib.nullcontext()
     if numpy_threads() > 1:
         return single_threaded_blas()

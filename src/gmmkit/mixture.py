@@ -405,7 +405,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         one whose rows are already validated, as ``select_model`` makes once
         for its whole grid), from ``inits`` when given (else from the
         ``*_init`` parameters, validated)."""
-        with _kernels.fit_blas_limits(source.n_samples):
+        with _kernels.fit_blas_limits(source.n_samples, source.n_features):
             return self._fit_steps(source, model, want_labels, inits)
 
     def _fit_steps(
