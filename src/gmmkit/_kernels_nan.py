@@ -70,8 +70,7 @@ def _load_nan_tile(X, w, s, stop, B, cap, xz, om, wt, src, qcol, gs, mi):
         q = 0
         for j in range(d):
             v = X[i, j]
-            if v != v:
-                q += 1
+            q += v != v
         if nb > 0 and used + (q * (q + 1) >> 1) > cap:
             break
         used += q * (q + 1) >> 1
@@ -80,8 +79,9 @@ def _load_nan_tile(X, w, s, stop, B, cap, xz, om, wt, src, qcol, gs, mi):
         nb += 1
     for q in range(d + 1):
         gs[q + 1] += gs[q]
-    # place each row at the next free column of its group
-    nxt = gs[:d + 1].copy()
+    # place each row at the next free column of its group (no branches on
+    # the values: a missing value at random would mispredict every time)
+    nxt = gs[: d + 1].copy()
     for t in range(nb):
         i = s + t
         q = qcol[t]
@@ -93,14 +93,18 @@ def _load_nan_tile(X, w, s, stop, B, cap, xz, om, wt, src, qcol, gs, mi):
         a = 0
         for j in range(d):
             v = X[i, j]
-            if v != v:
-                xz[j, c] = 0.0
-                om[j, c] = 0.0
-                mi[a, c] = j
-                a += 1
-            else:
-                xz[j, c] = v
-                om[j, c] = 1.0
+            gone = v != v
+            xz[j, c] = v
+            om[j, c] = 1.0 - gone
+            mi[a, c] = j
+            a += gone
+    # NaN -> 0 (through the bits: a select, vectorised)
+    bits = xz.view(np.int64)
+    for j in range(d):
+        xj, bj = xz[j], bits[j]
+        for c in range(nb):
+            x = xj[c]
+            bj[c] &= -np.int64(x == x)
     for q in range(d + 1):
         for c in range(gs[q], gs[q + 1]):
             qcol[c] = q
@@ -188,15 +192,14 @@ def _gather(src, step, pidx, nr, K, out):
 
 
 @fast
-def _condition_lanes(q, g0, g1, K, Pf, d, B, mi, wvf, T, L, D, Di, work, Cf, pidx):
+def _condition_lanes(q, g0, g1, K, Pf, d, B, mi, wvf, T, L, D, Di, work, pidx):
     """The rows ``g0:g1`` (each with ``q`` missing values) for every
     component, side by side in lanes ``l0:l1`` (``l0 = K g0``; component
     ``k``'s rows are the lanes ``l0 + k n_r + i``, ``n_r = g1 - g0``):
     ``Lambda_mm = L D L^T`` (``L``'s strictly lower part packed by (row,
     column) pairs, ``n = l1 - l0`` values each), ``T[:q, l0:l1]`` the
     offsets ``delta``, ``work[0, l0:l1]`` the lanes' additions to the
-    log-density, and (unless ``Cf`` is empty) the upper triangle of the
-    conditional covariance ``Lambda_mm^{-1}`` packed into ``Cf``.  ``Pf``
+    log-density; ``Di[:q, l0:l1]`` holds ``1 / diag D``.  ``Pf``
     (K d d) the precisions and ``wvf`` (K d B) the products ``Lambda_k r``,
     flattened; ``work``: (4, K B) and ``pidx`` (B) scratch."""
     nr = g1 - g0
@@ -269,8 +272,14 @@ def _condition_lanes(q, g0, g1, K, Pf, d, B, mi, wvf, T, L, D, Di, work, Cf, pid
         _log_row(D[a, l0 : l0 + n], n, logs, fbuf, ibuf)
         for i in range(n):
             acc[i] -= logs[i]
-    if Cf.shape[0] == 0:
-        return
+
+
+@fast
+def _conditional_covariances(q, n, L, Di, Cf):
+    """The upper triangle of ``Lambda_mm^{-1}`` packed into ``Cf`` by (row,
+    column) pairs for ``n`` lanes side by side, from the factors ``L``
+    (strictly lower part packed by pairs, ``n`` values each; overwritten)
+    and ``Di`` (q, n) ``1 / diag D``."""
     # Lambda_mm^{-1} = M^T D^{-1} M with M = L^{-1} (unit lower), which
     # replaces L row by row, left to right: M[a, b] needs L[a, e] for e > b
     # (not yet replaced) and the rows of M above
@@ -288,7 +297,7 @@ def _condition_lanes(q, g0, g1, K, Pf, d, B, mi, wvf, T, L, D, Di, work, Cf, pid
     for a in range(q):
         for b in range(a, q):
             out = Cf[p * n : (p + 1) * n]
-            ib = Di[b, l0:]
+            ib = Di[b]
             if a == b:
                 for i in range(n):
                     out[i] = ib[i]
@@ -298,7 +307,7 @@ def _condition_lanes(q, g0, g1, K, Pf, d, B, mi, wvf, T, L, D, Di, work, Cf, pid
                     out[i] = mba[i] * ib[i]
             for e in range(b + 1, q):
                 le = (e * (e - 1) >> 1) * n
-                mea, meb, ie = L[le + a * n :], L[le + b * n :], Di[e, l0:]
+                mea, meb, ie = L[le + a * n :], L[le + b * n :], Di[e]
                 for i in range(n):
                     out[i] += mea[i] * meb[i] * ie[i]
             p += 1
@@ -322,13 +331,18 @@ def _nan_buffers(d, K, B, cap):
         np.empty(d + 2, dtype=np.int64),  # group starts
         np.empty((2, d + 2), dtype=np.int64),  # group offsets
         np.empty((d, B), dtype=np.int64),  # missing coordinates
-        np.empty((K + 1, B), dtype=np.int64),  # rows' offsets; live rows
-        np.empty(K, dtype=np.int64),  # live rows per component
+        np.empty(B, dtype=np.int64),  # rows' offsets
         np.empty((d, KB)),  # t, then delta
         np.empty((d, KB)),  # D
         np.empty((d, KB)),  # 1 / D
-        np.empty(K * cap),  # L, then M
-        np.empty(K * cap),  # conditional covariances
+        np.empty(K * cap),  # L
+        (  # the conditional covariances' (see _add_conditional)
+            np.empty(KB, dtype=np.int64),
+            np.empty(B, dtype=np.int64),
+            np.empty(K * cap),
+            np.empty((d, KB)),
+            np.empty(K * cap),
+        ),
         (
             np.empty(B),
             np.empty(B),
@@ -341,12 +355,13 @@ def _nan_buffers(d, K, B, cap):
 
 
 @fast
-def _observed_tile(X, w, s, stop, means, prec, logc, with_cov, B, bufs):
+def _observed_tile(X, w, s, stop, means, prec, logc, B, bufs):
     """Load the next tile and leave the observed coordinates' log-densities
-    in its ``lp`` (and, if ``with_cov``, the offsets and conditional
-    covariances in its buffers); returns its number of rows."""
-    (xz, om, rk, wv, lp, work, wt, src, qcol, gs, offs, mi, rows, _, T, D, Di,
-     L, Cf, _, cap) = bufs  # fmt: skip
+    in its ``lp``, the offsets ``delta`` in ``T`` and the factors of
+    ``Lambda_mm`` in ``L`` (group ``q`` at ``K offs[0, q]``) and ``Di``;
+    returns its number of rows."""
+    (xz, om, rk, wv, lp, work, wt, src, qcol, gs, offs, mi, pidx, T, D, Di, L,
+     _, _, cap) = bufs  # fmt: skip
     K, d = means.shape
     nb = _load_nan_tile(X, w, s, stop, B, cap, xz, om, wt, src, qcol, gs, mi)
     _offsets(gs, d, offs[0], offs[1])
@@ -364,12 +379,9 @@ def _observed_tile(X, w, s, stop, means, prec, logc, with_cov, B, bufs):
         if n == 0:
             continue
         l0 = K * g0
-        if with_cov:
-            Cq = Cf[K * offs[1, q] : K * offs[1, q + 1]]
-        else:
-            Cq = Cf[:0]
         _condition_lanes(
-            q, g0, g1, K, Pf, d, B, mi, wvf, T, L, D, Di, work, Cq, rows[K]
+            q, g0, g1, K, Pf, d, B, mi, wvf, T, L[K * offs[0, q] :], D, Di, work,
+            pidx,
         )  # fmt: skip
         acc = work[0]
         for k in range(K):
@@ -389,18 +401,20 @@ NEGLIGIBLE = 2.0**-60
 
 
 @fast
-def _add_conditional(gs, offs, mi, lp, wt, Cf, full, live, count, pidx, acc):
-    """Add ``sum_c r_kc Lambda_kmm^{-1}`` of the tile's rows (packed in ``Cf``
-    by :func:`_condition_lanes`; ``lp`` the weighted responsibilities, ``wt``
-    the rows' weights) to the upper triangle of ``acc[., k]`` (d, d) (only
-    its diagonal, (d), unless ``full``); ``live`` (K, B), ``count`` (K) and
-    ``pidx`` (B) scratch.  Lanes with a negligible responsibility
-    (:data:`NEGLIGIBLE`) are left out.
+def _add_conditional(gs, offs, mi, lp, wt, L, Di, full, bufs, acc):
+    """Add ``sum_c r_kc Lambda_kmm^{-1}`` of the tile's rows to the upper
+    triangle of ``acc[., k]`` (d, d) (only its diagonal, (d), unless
+    ``full``), from the factors :func:`_observed_tile` leaves (``L``,
+    ``Di``); ``lp`` the weighted responsibilities, ``wt`` the rows' weights.
+    Only the lanes whose responsibility is not negligible
+    (:data:`NEGLIGIBLE`) are computed: their factors are gathered side by
+    side (``bufs``: scratch), then :func:`_conditional_covariances`.
 
     ``acc`` (4, K d d or K d) holds four partial sums, the lanes added in
     turn to each: rows often share a missing coordinate, and one sum would
     wait for each addition to the same entry to complete.
     """
+    live, pidx, Lc, Dc, Cc = bufs
     K = lp.shape[0]
     d = mi.shape[0]
     dd = d * d if full else d
@@ -410,31 +424,39 @@ def _add_conditional(gs, offs, mi, lp, wt, Cf, full, live, count, pidx, acc):
         if nr == 0:
             continue
         n = K * nr
+        m = 0  # live lanes, as k nr + i
         for k in range(K):
-            m = 0
-            lk, ok = lp[k], live[k]
+            lk = lp[k, g0:]
             for i in range(nr):
-                if lk[g0 + i] > NEGLIGIBLE * wt[g0 + i]:
-                    ok[m] = i
+                if lk[i] > NEGLIGIBLE * wt[g0 + i]:
+                    live[m] = k * nr + i
                     m += 1
-            count[k] = m
-        base = K * offs[1, q]
+        if m == 0:
+            continue
+        Lq = L[K * offs[0, q] :]
+        for p in range(q * (q - 1) >> 1):
+            src, dst = Lq[p * n :], Lc[p * m :]
+            for t in range(m):
+                dst[t] = src[live[t]]
+        for a in range(q):
+            src, dst = Di[a, K * g0 :], Dc[a]
+            for t in range(m):
+                dst[t] = src[live[t]]
+        _conditional_covariances(q, m, Lc, Dc, Cc)
         p = 0
         for a in range(q):
             ma = mi[a]
             for b in range(a, q):
-                cp = Cf[base + p * n :]
+                cp = Cc[p * m :]
                 p += 1
                 if not (full or a == b):
                     continue
                 mb = mi[b]
                 for i in range(nr):
                     pidx[i] = ma[g0 + i] * d + mb[g0 + i] if full else ma[g0 + i]
-                for k in range(K):
-                    lk, ok, ck, at = lp[k, g0:], live[k], cp[k * nr :], k * dd
-                    for t in range(count[k]):
-                        i = ok[t]
-                        acc[t & 3, at + pidx[i]] += lk[i] * ck[i]
+                for t in range(m):
+                    k, i = divmod(live[t], nr)
+                    acc[t & 3, k * dd + pidx[i]] += lp[k, g0 + i] * cp[t]
 
 
 @fast
@@ -447,20 +469,19 @@ def _estep(
     weight).  Rows with weight <= 0 add nothing."""
     K, d = means.shape
     bufs = _nan_buffers(d, K, B, cap)
-    (xz, om, rk, wv, lp, work, wt, _, _, gs, offs, mi, rows, count, T, _, _, _,
-     Cf, ebuf, _) = bufs  # fmt: skip
+    (xz, om, rk, wv, lp, work, wt, _, _, gs, offs, mi, pidx, T, _, Di, L, cbufs,
+     ebuf, _) = bufs  # fmt: skip
     top, total, rd = work[0], work[1], work[1:3]  # rd: after the softmax
     zeros = np.zeros((K, d))  # the residuals are taken already
     wvf = wv.reshape(wv.size)
     cond = np.zeros((4, s2.size))
     s = start
     while s < stop:
-        nb = _observed_tile(X, w, s, stop, means, prec, logc, True, B, bufs)
+        nb = _observed_tile(X, w, s, stop, means, prec, logc, B, bufs)
         _softmax_tile(lp, nb, wt, 0, top, total, ebuf, tot)
         # the filled rows' residuals (x_o - mu_ko, delta), all components
         for k in range(K):
             _residuals(xz, om, nb, k, means, wv[k])
-        pidx = rows[K]
         for q in range(1, d + 1):
             g0, g1 = gs[q], gs[q + 1]
             nr = g1 - g0
@@ -484,8 +505,7 @@ def _estep(
                 _moments_full(wv[k], r, nb, k, zeros, rk, rd, s1, s2, 0.0)
             else:
                 _moments_diag(wv[k], r, nb, k, zeros, s1, s2, 0.0)
-        _add_conditional(gs, offs, mi, lp, wt, Cf, full_moments, rows, count,
-                         rows[K], cond)  # fmt: skip
+        _add_conditional(gs, offs, mi, lp, wt, L, Di, full_moments, cbufs, cond)
         s += nb
     s2f = s2.reshape(s2.size)
     for i in range(s2.size):
@@ -501,7 +521,7 @@ def _log_prob(X, means, prec, logc, start, stop, out, B, cap):
     w = np.ones(0)
     s = start
     while s < stop:
-        nb = _observed_tile(X, w, s, stop, means, prec, logc, False, B, bufs)
+        nb = _observed_tile(X, w, s, stop, means, prec, logc, B, bufs)
         for c in range(nb):
             i = src[c] - start
             for k in range(K):
