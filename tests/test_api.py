@@ -9,7 +9,7 @@ def test_all_is_sorted_and_complete():
     modules = {
         "covariance", "mixture", "sources", "plotting", "demo", "cli", "report",
         "selection", "persistence", "console", "bayesian", "regression",
-        "discriminant",
+        "discriminant", "resampling",
     }  # fmt: skip
     assert public - modules <= set(gmmkit.__all__) | {"__version__"}
     for name in gmmkit.__all__:

@@ -35,6 +35,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .mixture import GaussianMixture
     from .persistence import load
     from .regression import GaussianMixtureRegressor
+    from .resampling import BootstrapResult, bootstrap, bootstrap_lrt
     from .selection import SelectionProgress, SelectionResult, select_model
     from .sources import (
         CSVSource,
@@ -48,6 +49,7 @@ if _typing.TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
 #: public name -> the module that defines it
 _LAZY = {
     "BayesianGaussianMixture": "bayesian",
+    "BootstrapResult": "resampling",
     "COVARIANCE_TYPES": "covariance",
     "CSVSource": "sources",
     "ConjugatePrior": "_prior",
@@ -62,6 +64,8 @@ _LAZY = {
     "SelectionProgress": "selection",
     "SelectionResult": "selection",
     "MixtureDiscriminantAnalysis": "discriminant",
+    "bootstrap": "resampling",
+    "bootstrap_lrt": "resampling",
     "load": "persistence",
     "open_source": "sources",
     "select_model": "selection",
@@ -83,6 +87,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "BayesianGaussianMixture",
+    "BootstrapResult",
     "COVARIANCE_TYPES",
     "CSVSource",
     "ConjugatePrior",
@@ -106,6 +111,8 @@ __all__ = [
     "SelectionProgress",
     "SelectionResult",
     "__version__",
+    "bootstrap",
+    "bootstrap_lrt",
     "load",
     "open_source",
     "select_model",
