@@ -33,15 +33,27 @@ def X():
 
 
 def _close(a, b, rtol=1e-9):
-    """Same fitted posterior, to ``rtol`` of each attribute's scale."""
-    for name in (
-        "weights_",
-        "means_",
-        "covariances_",
-        "precisions_cholesky_",
-        "mean_precision_",
-        "degrees_of_freedom_",
-    ):
+    """Same fitted posterior, to ``rtol`` of each attribute's scale, after
+    as many iterations."""
+    same_posterior(a, b, rtol)
+    assert a.n_iter_ == b.n_iter_
+    assert a.converged_ == b.converged_
+
+
+#: The posterior's array attributes (besides ``weight_concentration_``).
+POSTERIOR = (
+    "weights_",
+    "means_",
+    "covariances_",
+    "precisions_cholesky_",
+    "mean_precision_",
+    "degrees_of_freedom_",
+)
+
+
+def same_posterior(a, b, rtol=1e-9):
+    """Same posterior, to ``rtol`` of each attribute's scale."""
+    for name in POSTERIOR:
         x, y = np.asarray(getattr(a, name)), np.asarray(getattr(b, name))
         assert_allclose(x, y, rtol=rtol, atol=rtol * np.abs(y).max(), err_msg=name)
     assert_allclose(
@@ -49,8 +61,6 @@ def _close(a, b, rtol=1e-9):
         np.asarray(b.weight_concentration_),
         rtol=rtol,
     )
-    assert a.n_iter_ == b.n_iter_
-    assert a.converged_ == b.converged_
 
 
 def _same_as_sklearn(ours, theirs, X, rtol=1e-9):

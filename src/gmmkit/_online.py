@@ -94,7 +94,7 @@ class OnlineState:
             np.array(w, dtype=np.float64),
             np.zeros((k, d)),
             s2,
-            max(1, math.ceil(rows / max(batch_rows, 1))) - 1,
+            updates_made(rows, batch_rows),
             float(rows),
             int(rows),
         )
@@ -110,9 +110,10 @@ class OnlineState:
         self.weight_seen += w
         self.rows_seen += stats.rows
 
-    def as_stats(self) -> SuffStats:
-        """The running statistics scaled to the weight seen (for the M-step)."""
-        w = self.weight_seen
+    def as_stats(self, weight: float | None = None) -> SuffStats:
+        """The running statistics scaled to ``weight`` (default: the weight
+        seen), for the M-step."""
+        w = self.weight_seen if weight is None else weight
         return SuffStats(
             self.centres,
             self.n * w,
@@ -121,6 +122,13 @@ class OnlineState:
             weight=w,
             rows=self.rows_seen,
         )
+
+
+def updates_made(rows: int, batch_rows: int) -> int:
+    """The updates that a fit on ``rows`` rows counts as, for batches of
+    ``batch_rows`` rows continuing it: ``ceil(rows / batch_rows) - 1`` (the
+    first batch of a stream is update 0)."""
+    return max(1, math.ceil(rows / max(batch_rows, 1))) - 1
 
 
 def step_size(t: int, decay: float, offset: float) -> float:

@@ -34,6 +34,13 @@ def check_params(est: Any) -> CovarianceModel:
     check_prior(owner, est.prior)
     check_accelerate(owner, est.accelerate, model, est.prior)
     check_int(owner, "batch_size", est.batch_size, 1, allow_none=True)
+    check_steps(owner, est)
+    return model
+
+
+def check_steps(owner: str, est: Any) -> None:
+    """``step_offset`` (>= 0) and ``step_decay`` (in (0.5, 1]) of the online
+    step sizes ``(t + step_offset) ** -step_decay``."""
     check_real(owner, "step_offset", est.step_offset, 0.0)
     if not (
         isinstance(est.step_decay, (int, float, np.floating))
@@ -44,7 +51,6 @@ def check_params(est: Any) -> CovarianceModel:
             f"The 'step_decay' parameter of {owner} must be a float in "
             f"(0.5, 1]. Got {est.step_decay!r} instead."
         )
-    return model
 
 
 def check_common(owner: str, est: Any) -> None:

@@ -44,7 +44,8 @@ from scipy.special import betaln, digamma, gammaln
 
 from . import _kernels
 from ._engine import Step
-from ._stats import Params, SuffStats, check_loglik
+from ._online import OnlineState, step_size
+from ._stats import Params, SuffStats, check_loglik, count_guard
 from .covariance import CovarianceModel
 from .sources import DataSource
 
@@ -343,6 +344,118 @@ def vb_steps(
         bound = sklearn_bound(model, new, prior, entropy)
         yield Step(bound, 1.0, post, new, passes)
         post = new
+
+
+# -- online (stochastic) variational inference ---------------------------------
+
+
+def _dense_prior_scale(prior: VBPrior, d: int) -> np.ndarray:
+    """``Psi_0`` as a (d, d) matrix, whatever the covariance type's shape."""
+    psi = np.asarray(prior.covariance, dtype=np.float64)
+    if psi.ndim == 2:
+        return psi
+    return np.diag(psi) if psi.ndim == 1 else float(psi) * np.eye(d)
+
+
+def stats_from_posterior(
+    model: CovarianceModel,
+    post: Posterior,
+    prior: VBPrior,
+    reg_covar: float,
+    rows: int,
+) -> SuffStats:
+    """Statistics whose variational M-step (:func:`m_step`) is ``post``:
+    the inverse of the M-step, for continuing a fitted posterior online.
+
+    The conjugate posterior's natural parameters are the prior's plus the
+    statistics, so they are read back from ``q``: ``N_k = beta_k - beta_0``;
+    about the centres ``m_k``, the first moments ``beta_0 (m_k - m_0)`` and
+    the second ``nu_k Sigma_k - Psi_0 - beta_0 (m_k - m_0)(m_k - m_0)^T -
+    N_k reg_covar I`` (``reg_covar`` added back as the M-step adds it); the
+    diagonal for diag and spherical.  Unique for full and diag; for tied
+    only their sum over components and for spherical only their trace enter
+    the M-step, which these reproduce.  ``rows``: the rows the fit saw (it
+    scales the counts' ``10 eps`` guard).
+    """
+    k, d = post.means.shape
+    counts = post.mean_precision - prior.mean_precision  # N_k with the guard
+    weight = float(np.maximum(counts, 0.0).sum())
+    n = np.maximum(counts - count_guard(weight, rows), 0.0)
+    dof = _per_component_dof(post.dof, k)
+    cov = np.asarray(model.dense(post.covariances, k, d), dtype=np.float64)
+    delta = post.means - prior.mean
+    b0 = prior.mean_precision
+    s2 = (
+        dof[:, None, None] * cov
+        - _dense_prior_scale(prior, d)
+        - b0 * delta[:, :, None] * delta[:, None, :]
+        - (counts * reg_covar)[:, None, None] * np.eye(d)
+    )
+    if model.moments != "full":
+        s2 = np.diagonal(s2, axis1=1, axis2=2).copy()
+    return SuffStats(
+        np.array(post.means, dtype=np.float64),
+        n,
+        b0 * delta,
+        s2,
+        weight=weight,
+        rows=int(rows),
+    )
+
+
+def _scaled(stats: SuffStats, factor: float) -> SuffStats:
+    """The statistics of ``factor`` copies of the rows."""
+    return SuffStats(
+        stats.centres,
+        stats.n * factor,
+        stats.s1 * factor,
+        stats.s2 * factor,
+        stats.loglik * factor,
+        stats.weight * factor,
+        stats.rows,
+    )
+
+
+def svi_step(
+    batch: DataSource,
+    model: CovarianceModel,
+    post: Posterior,
+    prior: VBPrior,
+    reg_covar: float,
+    state: OnlineState | None,
+    decay: float,
+    offset: float,
+    data_size: float | None,
+) -> tuple[Posterior, OnlineState, float]:
+    """One update of stochastic variational inference (Hoffman et al. 2013)
+    from the rows of ``batch``.
+
+    The E-step of the batch under ``q`` gives its statistics ``s_b`` (weight
+    ``b``).  ``state`` keeps the running statistics per unit weight ``S``;
+    the step blends ``S <- (1 - rho) S + rho s_b / b`` with ``rho = (t +
+    offset) ** -decay`` (``t``: the updates so far; the first batch, with no
+    state, sets ``S = s_b / b``), and ``q`` is the M-step of ``N S``: the
+    natural parameters (prior plus statistics) become ``(1 - rho) lambda +
+    rho (prior + (N / b) s_b)``, Hoffman et al.'s natural-gradient step, with
+    ``N = data_size`` -- the weight of the data set the batches are drawn
+    from -- or, when None, the weight seen so far (then the posterior is
+    that of a data set growing with the stream).
+
+    Returns the new ``q``, the state and an estimate of the evidence lower
+    bound (:func:`elbo`, every constant) of the entering ``q`` on ``N`` rows
+    like the batch's: its rows' statistics scaled by ``N / b``.
+    """
+    params = estep_params(model, post, prior.weight_type)
+    stats = batch.estep(model, params)
+    check_loglik(stats.loglik)
+    if state is None:
+        state = OnlineState.from_stats(stats.recentred(post.means))
+    else:
+        state.blend(stats, step_size(state.n_updates + 1, decay, offset))
+    size = state.weight_seen if data_size is None else float(data_size)
+    new = m_step(model, state.as_stats(size), reg_covar, prior)
+    bound = elbo(model, post, prior, params, _scaled(stats, size / stats.weight))
+    return new, state, bound
 
 
 # -- the evidence lower bound with every constant ------------------------------

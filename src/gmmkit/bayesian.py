@@ -18,9 +18,16 @@ from ._errors import DataError, InvalidParameterError
 from ._fit import FitOptions, _progress_hook, best_run
 from ._init import initial_resp, sampled_start, stats_from_resp
 from ._io import save as _save
-from ._params import check_common
+from ._online import OnlineState, updates_made
+from ._params import check_common, check_steps
 from ._stats import Params, Responsibilities, SuffStats, resp_stats
-from ._validation import check_array_param, check_choice, check_int, check_X
+from ._validation import (
+    check_array_param,
+    check_choice,
+    check_int,
+    check_sample_weight,
+    check_X,
+)
 from ._variational import (
     VB_COVARIANCE_TYPES,
     WEIGHT_PRIOR_TYPES,
@@ -31,6 +38,8 @@ from ._variational import (
     expected_weights,
     m_step,
     predictive_log_density,
+    stats_from_posterior,
+    svi_step,
     vb_steps,
     weight_concentration,
 )
@@ -46,7 +55,7 @@ from .mixture import (
     warn_if_not_converged,
     weighted_mean,
 )
-from .sources import SAMPLED_INIT_THRESHOLD, ArraySource, DataSource
+from .sources import SAMPLED_INIT_THRESHOLD, ArraySource, DataSource, auto_chunk_size
 
 logger = logging.getLogger("gmmkit")
 
@@ -122,6 +131,20 @@ class BayesianGaussianMixture(DensityMixin, BaseEstimator):
     callback : callable or None, default=None
         Called after every iteration with a :class:`gmmkit.FitProgress`
         (``lower_bound`` is the bound).
+    step_decay : float, default=0.6
+        ``kappa`` of the step sizes ``rho_t = (t + step_offset) ** -kappa``
+        of :meth:`partial_fit` (as ``GaussianMixture``'s online EM); in
+        (0.5, 1].
+    step_offset : float, default=2.0
+        ``tau`` of those step sizes (>= 0): larger values damp the first
+        updates.
+    n_samples_total : float or None, default=None
+        :meth:`partial_fit`: the size ``N`` (total sample weight) of the data
+        set the batches are drawn from; each batch's statistics count ``N /
+        b`` times (``b`` its weight), as in stochastic variational inference.
+        None: the weight seen so far by ``partial_fit`` (a stream whose
+        posterior grows with it; set ``N`` when passing over a fixed data set
+        more than once).
 
     Attributes
     ----------
@@ -143,7 +166,16 @@ class BayesianGaussianMixture(DensityMixin, BaseEstimator):
         fit left out), of scikit-learn's type: ``numpy.float64``, and for
         ``"tied"`` an array of shape (1,).
     lower_bounds_ : list of float
-        The bound of each iteration (same types).
+        The bound of each iteration (same types).  After :meth:`partial_fit`,
+        the estimates it made since the last ``fit`` (see there).
+    elbo_ : float
+        The evidence lower bound with every constant (after
+        :meth:`partial_fit`, its estimate from the last batch).
+    n_effective_components_ : int
+        Components whose expected weight is above :data:`EFFECTIVE_WEIGHT`.
+    online_state_ : gmmkit._online.OnlineState
+        After :meth:`partial_fit`: the running statistics per unit weight,
+        the updates made and the weight seen (saved in model files).
     n_features_in_ : int
     feature_names_in_ : ndarray
     """
@@ -172,6 +204,9 @@ class BayesianGaussianMixture(DensityMixin, BaseEstimator):
         chunk_size: int | None = None,
         dtype: str = "auto",
         callback: Any = None,
+        step_decay: float = 0.6,
+        step_offset: float = 2.0,
+        n_samples_total: float | None = None,
     ) -> None:
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -194,6 +229,9 @@ class BayesianGaussianMixture(DensityMixin, BaseEstimator):
         self.chunk_size = chunk_size
         self.dtype = dtype
         self.callback = callback
+        self.step_decay = step_decay
+        self.step_offset = step_offset
+        self.n_samples_total = n_samples_total
 
     # ------------------------------------------------------------ validation
     def _check_params(self) -> CovarianceModel:
@@ -209,10 +247,12 @@ class BayesianGaussianMixture(DensityMixin, BaseEstimator):
             self.weight_concentration_prior_type,
             WEIGHT_PRIOR_TYPES,
         )
+        check_steps(_OWNER, self)
         for name in (
             "weight_concentration_prior",
             "mean_precision_prior",
             "degrees_of_freedom_prior",
+            "n_samples_total",
         ):
             _check_positive_or_none(name, getattr(self, name))
         return get_model(self.covariance_type)
@@ -256,6 +296,7 @@ class BayesianGaussianMixture(DensityMixin, BaseEstimator):
         continuing = bool(self.warm_start) and hasattr(self, "converged_")
         if continuing:
             check_warm_start(self)
+        self.__dict__.pop("online_state_", None)
         source = self._source(X, sample_weight, model)
         n_samples, n_features = source.n_samples, source.n_features
         check_rows(self, source, continuing)
@@ -316,6 +357,128 @@ class BayesianGaussianMixture(DensityMixin, BaseEstimator):
             return None
         _, labels = source.final_pass(model, params, True)
         return labels
+
+    def partial_fit(
+        self, X: Any, y: Any = None, sample_weight: Any = None
+    ) -> BayesianGaussianMixture:
+        """Update the posterior from one batch of rows (stochastic
+        variational inference, Hoffman et al. 2013, JMLR 14).
+
+        The first call on an unfitted model resolves the prior's defaults
+        (``mean_prior``, ``covariance_prior``) from its batch, starts as
+        ``fit`` does (``init_params``, ``random_state``) and takes one
+        variational step on the batch: the same as ``fit`` with
+        ``max_iter=1`` on it.  Each later call takes the batch's variational
+        E-step under the current posterior and moves the posterior's natural
+        parameters (the prior's plus additive statistics: Dirichlet or
+        stick-breaking Beta counts, Normal-Wishart moments) a step ``rho_t =
+        (t + step_offset) ** -step_decay`` (``t``: updates so far) towards
+        those of the batch's statistics counted ``N / b`` times (``b`` the
+        batch's weight, ``N`` = ``n_samples_total`` or the weight seen so
+        far): running statistics ``S <- (1 - rho_t) S + rho_t s_b / b``
+        (per unit weight, ``online_state_``) and the variational M-step of
+        ``N S``.  The prior is the fitted one (``*_prior_``) throughout.
+
+        A model fitted by ``fit`` (or loaded from a file) is continued: its
+        statistics are read back from its posterior (the M-step inverted,
+        :func:`gmmkit._variational.stats_from_posterior`), and its rows
+        count as ``ceil(n_samples_fit_ / b) - 1`` updates already made, as
+        in :meth:`GaussianMixture.partial_fit`.
+
+        ``lower_bound_`` and ``elbo_`` become an estimate of the evidence
+        lower bound (every constant, as ``elbo_``) of the posterior *before*
+        this update on ``N`` rows like the batch's (unbiased for the data's
+        terms when the batch is drawn uniformly); ``lower_bounds_`` collects
+        them; ``converged_`` is False; ``n_iter_`` counts the updates.  For
+        the trade-off see :mod:`gmmkit._online`; the batch is an in-memory
+        array.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_batch, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_batch,), default=None
+
+        Returns
+        -------
+        self
+        """
+        with _kernels.fit_blas_limits():
+            self._partial_fit(X, sample_weight)
+        return self
+
+    def _partial_fit(self, X: Any, sample_weight: Any) -> None:
+        model = self._check_params()
+        fitted = hasattr(self, "means_")
+        if fitted:
+            check_warm_start(self)
+            if self._weight_type() != self.weight_concentration_prior_type:
+                raise InvalidParameterError(
+                    "partial_fit continues the fitted posterior, whose weights "
+                    f"have a {self._weight_type()!r} prior; now "
+                    "weight_concentration_prior_type="
+                    f"{self.weight_concentration_prior_type!r}. Set it back, or "
+                    "fit afresh."
+                )
+        X = check_X(self, X, reset=not fitted)
+        n_rows, n_features = X.shape
+        sw = check_sample_weight(sample_weight, n_rows)
+        weight = float(n_rows if sw is None else sw.sum())
+        total = self.n_samples_total
+        if total is not None and total < weight:
+            raise InvalidParameterError(
+                f"n_samples_total={total!r} is the size (total weight) of the data "
+                f"set the batches are drawn from, but this batch alone weighs "
+                f"{weight:g}. Pass the data set's size, or None for the weight "
+                "seen so far."
+            )
+        k, reg = int(self.n_components), float(self.reg_covar)
+        chunk = self.chunk_size or auto_chunk_size(k, n_features, model.moments)
+        batch = ArraySource(X, sw, chunk)
+        state = getattr(self, "online_state_", None)
+        if fitted:
+            prior, post = self._vb_prior(), self._posterior()
+            if state is None:  # fitted by fit (or loaded): continue it
+                rows = int(getattr(self, "n_samples_fit_", None) or n_rows)
+                state = OnlineState.from_stats(
+                    stats_from_posterior(model, post, prior, reg, rows)
+                )
+                state.n_updates = updates_made(rows, n_rows)
+                self.lower_bounds_ = []
+        else:
+            positive = n_rows if sw is None else int(np.count_nonzero(sw))
+            if positive < max(k, 2):
+                raise DataError(
+                    "the first batch given to partial_fit starts "
+                    f"n_components={k} components and the prior's defaults, and "
+                    f"needs at least {max(k, 2)} rows (with positive weight); got "
+                    f"{positive}. Pass a larger first batch."
+                )
+            prior = self._resolve_prior(model, batch, n_features)
+            rng = check_random_state(self.random_state)
+            post = self._start(batch, model, prior, self._check_resp_init(n_rows), rng)
+            self.lower_bounds_ = []
+        post, state, bound = svi_step(
+            batch.for_em() if self.dtype == "auto" else batch,
+            model,
+            post,
+            prior,
+            reg,
+            state,
+            float(self.step_decay),
+            float(self.step_offset),
+            total,
+        )
+        self.online_state_ = state
+        self._store_fitted(model, post)
+        self.converged_ = False
+        self.n_iter_ = state.n_updates + 1
+        tied = model.sklearn_name == "tied"
+        self.lower_bound_ = sklearn_bound_type(bound, tied)
+        self.lower_bounds_ = [*self.lower_bounds_, self.lower_bound_]
+        self.elbo_ = float(bound)
+        self.n_samples_fit_ = int(state.rows_seen)
+        self.n_effective_components_ = int(np.sum(post.weights > EFFECTIVE_WEIGHT))
 
     def _source(self, X: Any, sample_weight: Any, model: CovarianceModel) -> DataSource:
         """The data source of a fit (as ``GaussianMixture._source``, without
