@@ -21,10 +21,14 @@ A (row, component) thus costs one dense product ``Lambda r`` (``d^2``,
 vectorised over the rows of a tile, :func:`_quadratic`) and the
 factorisation of the ``|m| x |m|`` block only: no grouping by pattern.  The
 rows of a tile are ordered by their number of missing values ``q``, so
-that the factorisations of the rows with the same ``q`` run side by side in
-SIMD lanes (:func:`_condition_lanes`; the entries of ``Lambda_mm`` are
-gathered); the moments of the filled rows are summed by the complete-data
-kernel's vectorised loops, the conditional covariances added row by row.
+that the factorisations of the rows with the same ``q``, for every
+component, run side by side in SIMD lanes (:func:`_condition_lanes`; the
+entries of ``Lambda_mm`` are gathered by row offsets that the components
+share).  After the responsibilities, the moments of the filled rows are
+summed by the complete-data kernel's vectorised loops, and the conditional
+covariances are computed and added only for the (row, component) lanes
+whose responsibility is not negligible (:data:`NEGLIGIBLE`,
+:func:`_add_conditional`).
 
 Rows are loaded into float64 tiles (float32 rows too: a marginalised row is
 computed in float64, as the pattern path does).  A tile takes up to ``B``
@@ -554,9 +558,12 @@ TILE_VALUES = 1 << 17
 
 
 def _tile(K: int, d: int) -> tuple[int, int]:
-    """``(rows per tile, packed factor values per tile)``."""
+    """``(rows per tile, packed factor values per tile and component)``: a
+    tile's rows may hold ``sum q (q + 1) / 2 <= rows * d`` factor values
+    (rows with q <= sqrt(2 d) missing values on average fill it; the tile
+    is cut shorter where rows miss more)."""
     rows = max(8, min(TILE_ROWS, TILE_VALUES // max(1, K * d)))
-    return rows, max(TILE_VALUES // max(1, K), 64)
+    return rows, rows * d
 
 
 def estep(X, w, means, prec, logc, start, stop, full_moments, n, s1, s2, tot):
