@@ -430,9 +430,24 @@ def test_compiled_and_pattern_paths_agree(
     a = _missing.estep_stats(chunks, model, params)
     a32 = _missing.estep_stats(chunks32, model, params)
     lp = _missing.observed_log_prob(Xm, model, params)
+    scores = list(_missing.score_rows(chunks, model, params))
+    no_labels = list(_missing.score_rows(chunks, model, params, labels=False))
     monkeypatch.setattr(_kernels, "available", lambda: False)
     b = _missing.estep_stats(chunks, model, params)
     lp_b = _missing.observed_log_prob(Xm, model, params)
+    ((_, log_norm, labels),) = _missing.score_rows(chunks, model, params)
+    np.testing.assert_allclose(scores[0][1], log_norm, rtol=1e-12)
+    np.testing.assert_array_equal(scores[0][2], labels)
+    np.testing.assert_allclose(no_labels[0][1], log_norm, rtol=1e-12)
+    assert no_labels[0][2] is None
+    # (the oracle: scipy's densities of the observed coordinates)
+    np.testing.assert_allclose(
+        log_norm,
+        observed_log_density(
+            Xm, params.weights, params.means, _missing.dense_covariances(model, params)
+        ),
+        rtol=1e-9,
+    )
     # float32 rows: marginalised rows are computed from the float32 values
     # in float64 on both paths; complete rows take the float32 kernel
     b32 = _missing.estep_stats(chunks32, model, params)

@@ -282,6 +282,25 @@ def estep_nan_chunk(X, w, means, prec, logc, full_moments: bool):
     return n_, s1, s2, float(tot[0]), float(tot[1])
 
 
+def score_nan_chunk(X, means, prec, logc, labels: bool = True):
+    """``(log p(x_o), argmax_k)`` per row of rows that may hold NaN, without
+    (n, K) arrays (arguments as :func:`estep_nan_chunk`); the second is None
+    unless ``labels``."""
+    impl = _impl_nan()
+    X = np.ascontiguousarray(X)
+    log_norm = np.empty(X.shape[0])
+    best = np.empty(X.shape[0] if labels else 0, dtype=np.intp)
+
+    def run(start: int, stop: int) -> None:
+        impl.score(
+            X, means, prec, logc, start, stop, log_norm[start:stop],
+            best[start:stop],
+        )  # fmt: skip
+
+    map_blocks(run, X.shape[0])
+    return log_norm, best if labels else None
+
+
 def missing_counts(X) -> np.ndarray:
     """The number of NaN in each row of X (compiled: one pass, no mask)."""
     impl = _impl_nan()

@@ -42,6 +42,7 @@ import math
 import numpy as np
 
 from ._kernels_impl import (
+    _exp_normalise,
     _log_row,
     _moments_diag,
     _moments_full,
@@ -534,6 +535,31 @@ def _log_prob(X, means, prec, logc, start, stop, out, B, cap):
 
 
 @fast
+def _score(X, means, prec, logc, start, stop, log_norm, labels, B, cap):
+    """Per row of ``start:stop``: the observed values' ``log p(x_o)`` and,
+    unless ``labels`` is empty, the most probable component."""
+    K, d = means.shape
+    bufs = _nan_buffers(d, K, B, cap)
+    lp, work, src, ebuf = bufs[4], bufs[5], bufs[7], bufs[-2]
+    top, total, best, log_t = work[0], work[1], work[2], work[3]
+    if labels.shape[0] == 0:
+        best = best[:0]
+    w = np.ones(0)
+    s = start
+    while s < stop:
+        nb = _observed_tile(X, w, s, stop, means, prec, logc, B, bufs)
+        _exp_normalise(lp, nb, top, best, total, ebuf)
+        _log_row(total, nb, log_t, ebuf[1], ebuf[2])
+        for c in range(nb):
+            i = src[c] - start
+            t = total[c]
+            log_norm[i] = top[c] + log_t[c] if t > 0.0 else -math.inf
+            if best.shape[0] > 0:
+                labels[i] = int(best[c])
+        s += nb
+
+
+@fast
 def _count_missing(X, start, stop, out):
     """``out[i - start]`` = the number of NaN in row ``i``."""
     d = X.shape[1]
@@ -573,6 +599,11 @@ def estep(X, w, means, prec, logc, start, stop, full_moments, n, s1, s2, tot):
     _estep(
         X, w, means, prec, logc, start, stop, full_moments, n, s1, s2, tot, B, cap
     )  # fmt: skip
+
+
+def score(X, means, prec, logc, start, stop, log_norm, labels):
+    """See :func:`_score`."""
+    _score(X, means, prec, logc, start, stop, log_norm, labels, *_tile(*means.shape))
 
 
 def log_prob(X, means, prec, logc, start, stop, out):

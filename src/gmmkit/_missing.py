@@ -295,6 +295,12 @@ def score_rows(
         if not incomplete.any():
             yield from _stats.score_rows([(start, X, w)], model, params, labels)
             continue
+        if _whole_chunk(int(incomplete.sum()), X.shape[0]):
+            log_norm, best = _kernels.score_nan_chunk(
+                X, *_precision_form(model, params), labels
+            )
+            yield start, log_norm, best
+            continue
         log_prob = _chunk_log_prob(ctx, start, X, incomplete, model, params, shift)
         log_norm = _stats._logsumexp_rows(log_prob)
         yield start, log_norm, log_prob.argmax(axis=1) if labels else None
