@@ -16,18 +16,21 @@ model's M-step, the prior, chunked, streamed and Dask sources keep working:
   ``s2_k += r_k [(x_hat_k - mu_k)(x_hat_k - mu_k)^T + C_k]``.
 
 These are the expected sufficient statistics given the observed values; they
-add up over chunks like the complete-data ones.  Complete rows take the
-ordinary E-step (:func:`gmmkit._stats.estep_stats`) unchanged.  Rows with a
-NaN take the compiled kernels of :mod:`gmmkit._kernels_nan` (through
-:mod:`gmmkit._kernels`, on its threads): in the precision form each (row,
-component) costs one product with the dense precision and a factorisation
-of the small ``|m| x |m|`` block of missing coordinates, so no grouping by
-pattern is needed (at 16 features and 20% missing nearly every row has a
-pattern of its own); their work arrays are per thread and tile.  Without
-numba the rows are grouped by missingness pattern and each (pattern,
-component) is conditioned by one Cholesky factorisation
-(:mod:`gmmkit._gaussian`); memory is then that of the ordinary E-step plus
-``O(rows of a pattern * K * d)`` for the pattern being processed.
+add up over chunks like the complete-data ones. Complete rows take the
+ordinary E-step (:func:`gmmkit._stats.estep_stats`) unchanged, except in a
+chunk where at least :data:`WHOLE_CHUNK_FRACTION` of the rows have a NaN:
+that chunk goes whole (no copies) to the compiled kernel, which reads
+float32 rows as float64. Rows with a NaN take the compiled kernels of
+:mod:`gmmkit._kernels_nan` (through :mod:`gmmkit._kernels`, on its threads):
+in the precision form each (row, component) costs one product with the dense
+precision and a factorisation of the small ``|m| x |m|`` block of missing
+coordinates, so no grouping by pattern is needed (at 16 features and 20%
+missing nearly every row has a pattern of its own); their work arrays are
+per thread and tile. Without numba the rows are grouped by missingness
+pattern and each (pattern, component) is conditioned by one Cholesky
+factorisation (:mod:`gmmkit._gaussian`); memory is then that of the ordinary
+E-step plus ``O(rows of a pattern * K * d)`` for the pattern being
+processed.
 """
 
 from __future__ import annotations
