@@ -220,3 +220,42 @@ def test_every_model_but_v_names_its_loop():
     for name in ITERATIVE:
         assert get_model(name).closed_form is not None
     assert get_model("V").closed_form is None
+
+
+_DETERMINISM = """
+import hashlib, sys, warnings
+import numpy as np
+import gmmkit
+warnings.simplefilter("ignore")
+rng = np.random.RandomState(0)
+X = np.vstack([rng.randn(60, 3), rng.randn(60, 3) * [2.0, 0.5, 1.0] + 4.0])
+out = []
+for m in ("EEV", "VEV", "VEE", "EVE", "VVE", "VVV", "EVI"):
+    gm = gmmkit.GaussianMixture(2, covariance_type=m, random_state=0, tol=1e-8).fit(X)
+    values = np.concatenate([gm.log_likelihood_history_, gm.covariances_.ravel()])
+    out.append(m + ":" + hashlib.sha256(values.tobytes()).hexdigest())
+print(" ".join(out))
+"""
+
+
+@pytest.mark.slow
+def test_the_compiling_process_fits_as_the_cached_ones(tmp_path):
+    """numba compiles the loop in the first process and later ones load it
+    from the cache: both must give the same numbers to the last bit (a
+    fast-math caller of separately compiled helpers once made them differ)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", _DETERMINISM],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1] and runs[0].count(":") == 7

@@ -970,8 +970,16 @@ def estep_moments(kind, X, w, weights, means, factors, logc, eps, buf):
 for _loop in (_inner.equal_shape_kernel, _inner.vee_kernel, _inner.orientation_kernel):
     compiled(_loop)  # compiled with their helpers, which dense_mstep's then call
 compiled(_closed.dense_mstep)  # compiles and binds its helpers
-_dense_mstep = fast_inline(_closed.dense_mstep)
-_factor = fast_inline(_linalg.factor_kernel)
+
+#: The EM loop of small fits is compiled without fast-math: its M-steps call
+#: helpers compiled on their own (the covariance models' loops), and a
+#: fast-math caller made those differ between the compiling process and the
+#: processes that load it from the cache (1e-12, EEV/VEV/VEE/EVE/VVE).
+#: Without fast-math every copy rounds as IEEE arithmetic says.
+exact = njit(cache=True, nogil=True, error_model="numpy")
+exact_inline = njit(cache=True, nogil=True, error_model="numpy", inline="always")
+_dense_mstep = exact_inline(_closed.dense_mstep)
+_factor = exact_inline(_linalg.factor_kernel)
 
 #: ``state[0]`` after :func:`em_dense`: done (converged or out of
 #: iterations), or handed back before an iteration that the covariance
@@ -982,7 +990,7 @@ EM_DONE, EM_HANDED_BACK = 0, 1
 _LOG_2PI = 1.8378770664093453
 
 
-@fast_inline
+@exact_inline
 def _kernel_factors(full, weights, cov, prec_u, P, logc, bad):
     """The kernels' factors ``P`` and ``logc`` of dense covariances (and the
     upper precision factors ``prec_u`` when ``full``); False if a covariance
@@ -1011,7 +1019,7 @@ def _kernel_factors(full, weights, cov, prec_u, P, logc, bad):
     return True
 
 
-@fast
+@exact
 def _em_dense(
     full, code, X, w, weights, means, cov, orientation, reg, eps, empty, tol,
     mclust, max_iter, bound, hist, state, B,
