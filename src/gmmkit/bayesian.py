@@ -282,6 +282,23 @@ class BayesianGaussianMixture(DensityMixin, BaseEstimator):
             self._fit(X, sample_weight, want_labels=False)
         return self
 
+    # -- scikit-learn's private hooks, which its own test suite calls -------------
+    def _check_parameters(self, X: Any) -> None:
+        """scikit-learn's private parameter check (its suite calls it before
+        :meth:`_initialize_parameters`): the constructor's parameters."""
+        self._check_params()
+
+    def _initialize_parameters(self, X: Any, random_state: Any) -> None:
+        """scikit-learn's private start: the posterior after the start's
+        variational M-step from ``init_params`` with ``random_state``, no
+        iteration (what ``fit`` with ``max_iter=0`` keeps)."""
+        saved = self.max_iter, self.random_state
+        self.max_iter, self.random_state = 0, random_state
+        try:
+            self._fit(X, None, want_labels=False)
+        finally:
+            self.max_iter, self.random_state = saved
+
     def fit_predict(
         self, X: Any, y: Any = None, sample_weight: Any = None
     ) -> np.ndarray:
