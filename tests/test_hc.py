@@ -1,8 +1,10 @@
 """init_params="hc": mclust's hierarchical start, checked against R's mclust.
 
-The oracle is tests/mclust/hc_reference.json, written by
-tests/mclust/make_hc_reference.R (mclust 6.0): ``hclass(hc(X, "VVV",
-use = "SVD"), 1:9)`` and, for 1-D data, ``qclass(x, G)``.
+The oracles are fixtures written by mclust 6.0: tests/mclust/hc_reference.json
+(tests/mclust/make_hc_reference.R: ``hclass(hc(X, "VVV", use = "SVD"), 1:9)``
+and, for 1-D data, ``qclass(x, G)``), wreath_hc_reference.json (every merge on
+mclust's wreath data) and hc_merges_reference.json (every merge and criterion
+change on simulated data), and a brute-force recomputation of the criterion.
 """
 
 from __future__ import annotations
@@ -103,43 +105,139 @@ def test_constant_column_is_dropped():
     np.testing.assert_array_equal(hc_tree(with_constant).cut(4), hc_tree(X).cut(4))
 
 
-def test_merge_costs_brute_force_small():
-    # On 7 points, every step must merge the pair whose union increases the
-    # regularised VVV criterion least (computed here from scratch).
-    rng = np.random.RandomState(3)
-    Z = rng.normal(size=(7, 2))
+def _merged_sets(merges: np.ndarray, n: int) -> list[frozenset[int]]:
+    """Each merge as the pair of its clusters' smallest rows (0-based), which
+    names a cluster whatever row a tree uses to stand for it."""
+    parent = np.arange(n)
+
+    def root(a: int) -> int:
+        while parent[a] != a:
+            a = int(parent[a])
+        return a
+
+    out = []
+    for a, b in merges:
+        ra, rb = root(int(a)), root(int(b))
+        out.append(frozenset((ra, rb)))
+        parent[max(ra, rb)] = min(ra, rb)
+    return out
+
+
+def _brute_force_merges(Z: np.ndarray, as_mclust: bool) -> list[frozenset[int]]:
+    """Merges of the regularised VVV criterion, every pair cost recomputed
+    from the clusters' rows at every step (O(n^3) pairs; small data only).
+
+    ``as_mclust=False``: Fraley's criterion on the exact scatter of the union.
+    ``as_mclust=True``: the scatter mclust 6.0 works with.  Each cluster keeps
+    the rows of a factor of the scatter it was made with (``A``) and what
+    mclust remembers of it (``K``): the first row of its triangular factor,
+    from QR here, written into each of ``min(rows, p)`` rows and row ``a``
+    read from column ``a``.  A pair's scatter is the later-made cluster's
+    ``A`` with the other's ``K`` and the between-means term; a merged
+    cluster is made from the previous step's cluster's ``A`` when the pair
+    holds it, else from both ``K``.
+    """
     n, p = Z.shape
     alpha = ((Z - Z.mean(0)) ** 2).sum() / (n * p)
 
-    def term(idx):
-        m = len(idx)
-        pts = Z[idx]
-        W = (pts - pts.mean(0)).T @ (pts - pts.mean(0))
-        t = np.trace(W)
-        base = (t + alpha) / m
+    def criterion(m: int, S: np.ndarray, tr: float) -> float:
+        base = (tr + alpha) / m
         if m <= p:
             return m * np.log(base)
-        return m * np.log(np.linalg.det(W / m) + base)
+        return m * np.log(np.linalg.det(S / m) + base)
 
-    tree = hc_vvv(Z)
-    clusters = [[i] for i in range(n)]
-    for a, b in tree.merges:
-        best, pair = np.inf, None
+    def remembered(A: np.ndarray) -> np.ndarray:
+        R = np.linalg.qr(A, mode="r")
+        return np.vstack(
+            [np.r_[np.zeros(a), R[0, a:]] for a in range(min(R.shape[0], p))]
+        )
+
+    empty = np.zeros((0, p))
+    clusters = [
+        {"rows": [i], "A": empty, "K": empty, "term": np.log(alpha), "made": 0}
+        for i in range(n)
+    ]
+    merges = []
+    for step in range(1, n):
+        best, pair = np.inf, (0, 0)
         for i in range(len(clusters)):
             for j in range(i + 1, len(clusters)):
-                c = (
-                    term(clusters[i] + clusters[j])
-                    - term(clusters[i])
-                    - term(clusters[j])
-                )
+                a, b = clusters[i], clusters[j]
+                union = Z[a["rows"] + b["rows"]]
+                centred = union - union.mean(0)
+                if as_mclust:
+                    late, early = (a, b) if a["made"] > b["made"] else (b, a)
+                    na, nb = len(a["rows"]), len(b["rows"])
+                    d = Z[a["rows"]].mean(0) - Z[b["rows"]].mean(0)
+                    between = np.sqrt(na * nb / (na + nb)) * d
+                    F = np.vstack([late["A"], early["K"], between])
+                    S = F.T @ F
+                else:
+                    S = centred.T @ centred
+                c = criterion(len(union), S, float((centred**2).sum()))
+                c -= a["term"] + b["term"]
                 if c < best:
                     best, pair = c, (i, j)
         i, j = pair
-        ia = next(q for q, c in enumerate(clusters) if a in c)
-        ib = next(q for q, c in enumerate(clusters) if b in c)
-        assert {ia, ib} == {i, j}
-        clusters[i] = clusters[i] + clusters[j]
+        a, b = clusters[i], clusters[j]
+        na, nb = len(a["rows"]), len(b["rows"])
+        d = Z[a["rows"]].mean(0) - Z[b["rows"]].mean(0)
+        if step > 1 and a["made"] == step - 1:
+            parts = [a["A"], b["K"]]
+        elif step > 1 and b["made"] == step - 1:
+            parts = [b["A"], a["K"]]
+        else:
+            parts = [a["K"], b["K"]]
+        A = np.vstack([*parts, np.sqrt(na * nb / (na + nb)) * d])
+        merges.append(frozenset((min(a["rows"]), min(b["rows"]))))
+        clusters[i] = {
+            "rows": a["rows"] + b["rows"],
+            "A": A,
+            "K": remembered(A),
+            "term": best + a["term"] + b["term"],
+            "made": step,
+        }
         del clusters[j]
+    return merges
+
+
+@pytest.mark.parametrize("n,p,seed", [(30, 2, 12), (24, 3, 10)])
+def test_merges_equal_brute_force_of_mclusts_criterion(n, p, seed):
+    # Chosen so that the exact-scatter criterion merges differently: the
+    # tree must follow what mclust computes, not Fraley's formula.
+    Z = np.random.RandomState(seed).normal(size=(n, p))
+    expected = _brute_force_merges(Z, as_mclust=True)
+    assert _brute_force_merges(Z, as_mclust=False) != expected
+    assert _merged_sets(hc_vvv(Z).merges, n) == expected
+
+
+def test_remembered_scatter_is_exact_for_two_rows_or_rank_one():
+    rng = np.random.RandomState(0)
+    v = rng.normal(size=3)
+    w = np.outer(v, v)
+    np.testing.assert_allclose(hc_module._remembered_scatter(w, 2), w, rtol=1e-12)
+    A = rng.normal(size=(6, 3))
+    w = A.T @ A
+    kept = hc_module._remembered_scatter(w, 6)
+    assert not np.allclose(kept, w)
+    # Its first row and column are the scatter's own.
+    np.testing.assert_allclose(kept[0], w[0], rtol=1e-12)
+
+
+# -- full merge sequences of mclust's hc() on simulated data -----------------
+MERGES = json.loads(
+    (Path(__file__).parent / "mclust" / "hc_merges_reference.json").read_text()
+)["datasets"]
+
+
+@pytest.mark.parametrize("name", sorted(MERGES))
+def test_every_merge_and_change_equals_mclust(name):
+    X = np.array(MERGES[name]["data"], dtype=np.float64)
+    n = X.shape[0]
+    tree = hc_tree(X)
+    theirs = np.array(MERGES[name]["merges"]) - 1
+    assert _merged_sets(tree.merges, n) == _merged_sets(theirs, n)
+    np.testing.assert_allclose(tree.costs, MERGES[name]["change"], rtol=1e-8, atol=1e-8)
 
 
 # ----------------------------------------------------------- GaussianMixture
@@ -259,54 +357,19 @@ WREATH = json.loads(
 )
 
 
-def _merged_sets(merges: np.ndarray, n: int) -> list[frozenset[int]]:
-    """Each merge as the pair of its clusters' smallest rows (0-based), which
-    names a cluster whatever row a tree uses to stand for it."""
-    parent = np.arange(n)
-
-    def root(a: int) -> int:
-        while parent[a] != a:
-            a = int(parent[a])
-        return a
-
-    out = []
-    for a, b in merges:
-        ra, rb = root(int(a)), root(int(b))
-        out.append(frozenset((ra, rb)))
-        parent[max(ra, rb)] = min(ra, rb)
-    return out
-
-
 @pytest.fixture(scope="module")
 def wreath_tree() -> hc_module.HCTree:
     return hc_tree(np.array(WREATH["data"], dtype=np.float64))
 
 
-def test_wreath_first_996_merges_equal_mclust(wreath_tree):
+def test_wreath_every_merge_equals_mclust(wreath_tree):
     n = len(WREATH["data"])
     ours = _merged_sets(wreath_tree.merges, n)
     theirs = _merged_sets(np.array(WREATH["merges"]) - 1, n)
-    assert ours[:996] == theirs[:996]
+    assert ours == theirs
 
 
-@pytest.mark.parametrize("k", range(4, 15))
-def test_wreath_partitions_from_4_clusters_equal_mclust(wreath_tree, k):
-    expected = np.array(WREATH["hclass"][k - 1]) - 1
-    np.testing.assert_array_equal(wreath_tree.cut(k), expected)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "mclust's last merges on wreath depend on its merge history: its hc() "
-        "restarted from the (identical) 13-cluster partition repeats its own "
-        "choice, restarted from the 12-cluster one makes gmmkit's, which is "
-        "the smaller criterion change recomputed from the data (442.605 "
-        "against 443.117 at 4 clusters); not tie-breaking, alpha, the SVD "
-        "transform or the trace term (see the issue-16 report)"
-    ),
-)
-@pytest.mark.parametrize("k", [2, 3])
-def test_wreath_last_partitions_equal_mclust(wreath_tree, k):
+@pytest.mark.parametrize("k", range(2, 15))
+def test_wreath_partitions_equal_mclust(wreath_tree, k):
     expected = np.array(WREATH["hclass"][k - 1]) - 1
     np.testing.assert_array_equal(wreath_tree.cut(k), expected)

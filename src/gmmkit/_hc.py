@@ -18,9 +18,24 @@ partition cut from a hierarchical tree, as R's mclust does:
    ``T = m log(det(W / m) + beta (t + alpha) / m)``    otherwise,
 
    with ``beta = 1`` and ``alpha = trace(W_all) / (n p)`` (the scatter of all
-   of ``Z``).  The cost of a merge is ``T(i u j) - T(i) - T(j)``; among equal
-   costs the pair that mclust's packed scan meets last is taken, so ties
-   resolve as in mclust.
+   of ``Z``).  The cost of a merge is ``T(i u j) - T(i) - T(j)``, with
+   ``T(i)`` and ``T(j)`` the values recorded when ``i`` and ``j`` were made.
+   Each cost is computed once, when the later of its two clusters is made,
+   and the ``W`` of a union is the one mclust 6.0 computes, which is not
+   always the union's scatter: mclust keeps the scatter of every cluster but
+   the newest only as what it stores of its triangular factor: the factor's
+   first row ``f = W[0] / sqrt(W[0, 0])`` written into each of
+   ``r = min(m - 1, p)`` rows, which gives back the matrix with entries
+   ``f_a f_b min(min(a, b) + 1, r)`` (0-based; :func:`_remembered_scatter`).
+   A union's ``W`` is then the newest cluster's full scatter (when the pair
+   holds it) or the remembered scatter of each side, plus the between-means
+   term
+   ``n_i n_j / (n_i + n_j) (mean_i - mean_j)(mean_i - mean_j)^T``; the trace
+   ``t`` is always exact.  The two agree until two clusters of more than one
+   row merge (or meet in a cost): from there on this follows mclust's merges,
+   not the exact criterion's (on mclust's ``wreath`` data the last two
+   merges differ).  Among equal costs the pair that mclust's packed scan
+   meets last is taken, so ties resolve as in mclust.
 3. **Cut** the tree at ``K`` clusters; labels are numbered by first
    appearance (as mclust's ``hclass``).
 
@@ -186,8 +201,11 @@ def _agglomerate(Z: np.ndarray, model: str, alpha: float, beta: float) -> HCTree
 
     count = np.ones(n)
     means = Z.copy()
-    # Scatter matrices only for VVV (EII needs counts and means alone).
+    # VVV only (EII needs counts and means alone): the scatter each cluster
+    # is remembered by (``_remembered_scatter``), and the full scatter of the
+    # newest cluster, the one whose merge costs are being computed.
     scatter = np.zeros((n, p, p) if vvv else (n, 0, 0))
+    newest, newest_scatter = -1, np.zeros((p, p) if vvv else (0, 0))
     trace = np.zeros(n)
     term = np.full(n, ablog)
     ident = np.arange(n)  # a row of the cluster held by each slot
@@ -228,9 +246,11 @@ def _agglomerate(Z: np.ndarray, model: str, alpha: float, beta: float) -> HCTree
         nij = ni + nj
         delta = means[i] - means[j]
         if vvv:
-            w_new = scatter[i] + scatter[j] + (ni * nj / nij) * np.outer(delta, delta)
-        else:
-            w_new = scatter[i]
+            # The newest cluster enters with its full scatter, any other with
+            # the scatter it is remembered by.
+            wi = newest_scatter if i == newest else scatter[i]
+            wj = newest_scatter if j == newest else scatter[j]
+            w_new = wi + wj + (ni * nj / nij) * np.outer(delta, delta)
         t_new = trace[i] + trace[j] + (ni * nj / nij) * float(delta @ delta)
         term_new = cost + term[i] + term[j]
         m_new = (ni * means[i] + nj * means[j]) / nij
@@ -247,13 +267,16 @@ def _agglomerate(Z: np.ndarray, model: str, alpha: float, beta: float) -> HCTree
         L[:, last] = np.inf
         row_min[last] = np.inf
         count[i], trace[i], term[i] = nij, t_new, term_new
-        means[i], scatter[i] = m_new, w_new
+        means[i] = m_new
+        if vvv:
+            newest, newest_scatter = i, w_new
+            scatter[i] = _remembered_scatter(w_new, nij)
         lg -= 1
         # Costs of the merged cluster with every other active slot.
         others = np.delete(np.arange(lg), i)
         if vvv:
             new_costs = _merge_costs(
-                count[i], means[i], scatter[i], trace[i], term[i],
+                count[i], means[i], newest_scatter, trace[i], term[i],
                 count[others], means[others], scatter[others], trace[others],
                 term[others], p, alpha, beta,
             )  # fmt: skip
@@ -276,6 +299,33 @@ def _agglomerate(Z: np.ndarray, model: str, alpha: float, beta: float) -> HCTree
             if rows.size:
                 hc_refresh(L, row_min, row_arg, rows, col)
     return HCTree(n, merges, costs)
+
+
+def _remembered_scatter(w: np.ndarray, m: float) -> np.ndarray:
+    """The scatter mclust 6.0 keeps for a cluster of ``m`` rows and scatter ``w``.
+
+    mclust holds a cluster's scatter as an upper-triangular factor ``R``
+    (``R^T R = w``, ``r = min(m - 1, p)`` rows) and stores it between steps in
+    ``r`` spare rows of its workspace, but each of them receives the factor's
+    first row ``f = w[0] / sqrt(w[0, 0])``, and stored row ``a`` is read back
+    from column ``a`` on.  The matrix it works with afterwards is the sum of
+    the outer products of those rows, ``f_a f_b min(min(a, b) + 1, r)``
+    (0-based); it equals ``w`` when ``r = 1`` (two rows, or one column).
+
+    When ``w[0, 0] = 0`` with ``w != 0`` (the cluster's rows share their first
+    transformed coordinate exactly but differ elsewhere) mclust's first factor
+    row is whichever row its updates met first, which ``w`` does not tell;
+    nothing is kept then, so such clusters may cost differently from mclust.
+    Identical rows (``w = 0``) are exact.
+    """
+    p = w.shape[0]
+    r = min(int(m) - 1, p)
+    if r <= 0 or w[0, 0] <= 0.0:
+        return np.zeros_like(w)
+    f = w[0] / np.sqrt(w[0, 0])
+    idx = np.arange(p)
+    rows = np.minimum(np.minimum.outer(idx, idx) + 1, r)
+    return np.outer(f, f) * rows
 
 
 def _cluster_term(
