@@ -271,10 +271,20 @@ def _condition_lanes(q, g0, g1, K, Pf, d, B, mi, wvf, T, L, D, Di, work, pidx):
         ta = T[a, l0:]
         for i in range(n):
             ta[i] = -ta[i]
-    # - log det(Lambda_mm) from the pivots' logs
+    # - log det(Lambda_mm): the log of each product of up to four pivots
+    # (each pivot lies in Lambda's eigenvalue range, so a product of four
+    # leaves float64's range only for eigenvalues beyond 1e+-77)
     logs, fbuf, ibuf = work[1, l0:], work[2], work[3].view(np.int64)
-    for a in range(q):
-        _log_row(D[a, l0 : l0 + n], n, logs, fbuf, ibuf)
+    prod = fbuf  # (_log_row copies its input there first)
+    for a0 in range(0, q, 4):
+        da = D[a0, l0:]
+        for i in range(n):
+            prod[i] = da[i]
+        for a in range(a0 + 1, min(q, a0 + 4)):
+            da = D[a, l0:]
+            for i in range(n):
+                prod[i] *= da[i]
+        _log_row(prod, n, logs, fbuf, ibuf)
         for i in range(n):
             acc[i] -= logs[i]
 
@@ -347,6 +357,9 @@ def _nan_buffers(d, K, B, cap):
             np.empty(K * cap),
             np.empty((d, KB)),
             np.empty(K * cap),
+            np.empty(KB, dtype=np.int64),
+            np.empty(KB, dtype=np.int64),
+            np.empty(KB),
         ),
         (
             np.empty(B),
@@ -419,7 +432,7 @@ def _add_conditional(gs, offs, mi, lp, wt, L, Di, full, bufs, acc):
     turn to each: rows often share a missing coordinate, and one sum would
     wait for each addition to the same entry to complete.
     """
-    live, pidx, Lc, Dc, Cc = bufs
+    live, pidx, Lc, Dc, Cc, base, lrow, rw = bufs
     K = lp.shape[0]
     d = mi.shape[0]
     dd = d * d if full else d
@@ -432,10 +445,13 @@ def _add_conditional(gs, offs, mi, lp, wt, L, Di, full, bufs, acc):
         m = 0  # live lanes, as k nr + i
         for k in range(K):
             lk = lp[k, g0:]
-            for i in range(nr):
-                if lk[i] > NEGLIGIBLE * wt[g0 + i]:
-                    live[m] = k * nr + i
-                    m += 1
+            for i in range(nr):  # (no branch: each is taken at random)
+                r = lk[i]
+                live[m] = k * nr + i
+                base[m] = k * dd
+                lrow[m] = i
+                rw[m] = r
+                m += r > NEGLIGIBLE * wt[g0 + i]
         if m == 0:
             continue
         Lq = L[K * offs[0, q] :]
@@ -460,8 +476,7 @@ def _add_conditional(gs, offs, mi, lp, wt, L, Di, full, bufs, acc):
                 for i in range(nr):
                     pidx[i] = ma[g0 + i] * d + mb[g0 + i] if full else ma[g0 + i]
                 for t in range(m):
-                    k, i = divmod(live[t], nr)
-                    acc[t & 3, k * dd + pidx[i]] += lp[k, g0 + i] * cp[t]
+                    acc[t & 3, base[t] + pidx[lrow[t]]] += rw[t] * cp[t]
 
 
 @fast
