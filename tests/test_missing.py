@@ -544,3 +544,33 @@ def test_select_model_nan_errors():
     inf[3, 1] = np.inf
     with pytest.raises(DataError, match="row 3"):
         select_model(inf, n_components=[1], nan_policy="marginalize")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_extreme_units_give_the_same_fit():
+    """Data in units of 1e-45 (variances ~1e-90, precisions ~1e90): the
+    missing-value kernel's log-determinants of 4+ missing coordinates must
+    not leave float64's range; the fit is the unit fit, its log-likelihood
+    shifted by -log(1e-45) per observed entry."""
+    rng = np.random.RandomState(3)
+    X = np.vstack([rng.randn(150, 6), rng.randn(150, 6) * 0.7 + 3.0])
+    X[rng.rand(*X.shape) < 0.55] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = 0.5
+    assert (np.isnan(X).sum(axis=1) >= 4).sum() > 50
+    scale = 1e-45
+    kw = dict(
+        covariance_type="full",
+        nan_policy="marginalize",
+        reg_covar=0.0,
+        max_iter=5,
+        tol=0.0,
+        init_params="random",
+        random_state=0,
+    )
+    a = GaussianMixture(2, **kw).fit(X)
+    b = GaussianMixture(2, **kw).fit(X * scale)
+    shift = -np.log(scale) * np.count_nonzero(~np.isnan(X))
+    np.testing.assert_allclose(
+        b.log_likelihood_history_, a.log_likelihood_history_ + shift, rtol=1e-10
+    )
+    np.testing.assert_allclose(b.means_, a.means_ * scale, rtol=1e-8)

@@ -51,6 +51,8 @@ from ._kernels_impl import (
 )
 
 _LOG_2PI = math.log(2.0 * math.pi)
+#: float64's normal range: the fast log (``_log_row``) is exact inside it.
+_TINY, _HUGE = 2.2250738585072014e-308, 1.7976931348623157e308
 
 
 @fast
@@ -273,19 +275,28 @@ def _condition_lanes(q, g0, g1, K, Pf, d, B, mi, wvf, T, L, D, Di, work, pidx):
             ta[i] = -ta[i]
     # - log det(Lambda_mm): the log of each product of up to four pivots
     # (each pivot lies in Lambda's eigenvalue range, so a product of four
-    # leaves float64's range only for eigenvalues beyond 1e+-77)
+    # leaves float64's normal range only for eigenvalues beyond 1e+-77: data
+    # in extreme units, e.g. variances of 1e-90; such a lane takes the log
+    # of each pivot instead)
     logs, fbuf, ibuf = work[1, l0:], work[2], work[3].view(np.int64)
-    prod = fbuf  # (_log_row copies its input there first)
+    prod = fbuf  # (_log_row copies its input there first, and leaves it)
     for a0 in range(0, q, 4):
+        top = min(q, a0 + 4)
         da = D[a0, l0:]
         for i in range(n):
             prod[i] = da[i]
-        for a in range(a0 + 1, min(q, a0 + 4)):
+        for a in range(a0 + 1, top):
             da = D[a, l0:]
             for i in range(n):
                 prod[i] *= da[i]
         _log_row(prod, n, logs, fbuf, ibuf)
         for i in range(n):
+            v = prod[i]
+            if not (v >= _TINY and v <= _HUGE):
+                s = 0.0
+                for a in range(a0, top):
+                    s += math.log(D[a, l0 + i])
+                logs[i] = s
             acc[i] -= logs[i]
 
 

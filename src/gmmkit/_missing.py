@@ -400,9 +400,4 @@ def _add_incomplete_compiled(
     n, s1, s2, loglik, weight = _kernels.estep_nan_chunk(
         X, w, *_precision_form(model, params), stats.s2.ndim == 3
     )
-    stats.n += n
-    stats.s1 += s1
-    stats.s2 += s2
-    stats.loglik += loglik
-    stats.weight += weight
-    stats.rows += X.shape[0]
+    stats.add(n, s1, s2, loglik, weight, X.shape[0])

@@ -151,14 +151,28 @@ class SuffStats:
             and self.weight == 0.0
             and not (self.n.any() or self.s1.any() or self.s2.any())
         )
-        self.moments = other.moments if empty else None
-        self.n += other.n
-        self.s1 += other.s1
-        self.s2 += other.s2
-        self.loglik += other.loglik
-        self.weight += other.weight
-        self.rows += other.rows
+        self.add(other.n, other.s1, other.s2, other.loglik, other.weight, other.rows)
+        if empty:
+            self.moments = other.moments
         return self
+
+    def add(
+        self,
+        n: np.ndarray,
+        s1: np.ndarray,
+        s2: np.ndarray,
+        loglik: float,
+        weight: float,
+        rows: int,
+    ) -> None:
+        """Add one chunk's statistics, taken about the same centres."""
+        self.moments = None
+        self.n += n
+        self.s1 += s1
+        self.s2 += s2
+        self.loglik += loglik
+        self.weight += weight
+        self.rows += rows
 
     def __add__(self, other: SuffStats) -> SuffStats:
         out = SuffStats(
@@ -530,13 +544,7 @@ def _estep_compiled(
             # exact centres (a tiny move, so no cancellation)
             rounded = centres_s.astype(X.dtype).astype(np.float64)
             s1, s2 = moved_moments(n, s1, s2, centres_s - rounded)
-        stats.moments = None
-        stats.n += n
-        stats.s1 += s1
-        stats.s2 += s2
-        stats.loglik += loglik
-        stats.weight += weight
-        stats.rows += X.shape[0]
+        stats.add(n, s1, s2, loglik, weight, X.shape[0])
     return stats
 
 
